@@ -9,6 +9,7 @@ pub mod alert;
 pub mod config;
 pub mod formatter;
 pub mod formatters;
+pub mod http;
 pub mod notifier;
 pub mod text;
 
