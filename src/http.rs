@@ -177,3 +177,33 @@ mod tests {
         assert_eq!(origin(&url), "https://hooks.slack.com:8443");
     }
 }
+
+/// `Retry-After` as seconds or an HTTP date; `None` when absent or unreadable.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(86_400.0)));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or_default())
+}
+
+/// A response body cut to a length fit for a status line, with any known secret masked (some
+/// receivers echo the request back).
+pub fn body_excerpt(body: &str, secrets: &[&str]) -> String {
+    let mut text = body.trim().to_string();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        text = text.replace(secret, "••••••");
+    }
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    crate::text::truncate(&text, 300).into_owned()
+}

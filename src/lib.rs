@@ -11,7 +11,12 @@ pub mod formatter;
 pub mod formatters;
 pub mod http;
 pub mod notifier;
+pub mod notifiers;
+pub mod service;
+pub mod sim;
+pub mod store;
 pub mod text;
+pub mod worker;
 
 pub use alert::{Alert, AlertKey, Field, MessageData, NotificationType, ObjectKind, ThreatObject};
 pub use formatter::{FormatError, Formatter, Message};
