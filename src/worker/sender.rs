@@ -165,7 +165,7 @@ impl Lanes {
                 pacer.reconfigure(settings.rate, settings.burst);
                 pacer.ready_at(now)
             };
-            let due = instant_of(row.next_attempt_at);
+            let due = instant_of(row.next_attempt_at, now);
             let at = ready.max(due);
             if let Some(horizon) = self.horizon
                 && at > now + horizon
@@ -281,9 +281,8 @@ fn log_attempt(result: &AttemptResult, row: &OutboxRow, reason: Option<&Reason>)
     }
 }
 
-/// A wall-clock time as a monotonic instant (in the past means now).
-fn instant_of(at: chrono::DateTime<Utc>) -> Instant {
-    let now = Utc::now();
-    let wait = (at - now).to_std().unwrap_or_default();
-    Instant::now() + wait
+/// A wall-clock time as a monotonic instant relative to `now` (in the past means `now`).
+fn instant_of(at: chrono::DateTime<Utc>, now: Instant) -> Instant {
+    let wait = (at - Utc::now()).to_std().unwrap_or_default();
+    now + wait
 }
