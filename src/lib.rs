@@ -11,6 +11,7 @@ pub mod formatter;
 pub mod formatters;
 pub mod http;
 pub mod notifier;
+pub mod slack;
 pub mod text;
 
 pub use alert::{Alert, AlertKey, Field, MessageData, NotificationType, ObjectKind, ThreatObject};
