@@ -792,7 +792,21 @@ fn is_emoji_name_byte(c: u8) -> bool {
 }
 
 fn emoji(s: &str, i: usize, style: RunStyle) -> Found {
+    let (name, skin_tone, end) = shortcode_at(s, i)?;
+    let run = Run {
+        kind: RunKind::Emoji { name, skin_tone },
+        style,
+    };
+    Some((vec![run], end))
+}
+
+/// An emoji shortcode starting at byte `i` of `s` (which holds `:`): its name, skin tone and the
+/// byte after it. Shared with `plain_text`, where Slack replaces shortcodes too.
+pub(crate) fn shortcode_at(s: &str, i: usize) -> Option<(String, Option<u8>, usize)> {
     let b = s.as_bytes();
+    if b.get(i) != Some(&b':') {
+        return None;
+    }
     let mut k = i + 1;
     while k < b.len() && is_emoji_name_byte(b[k]) {
         k += 1;
@@ -813,11 +827,7 @@ fn emoji(s: &str, i: usize, style: RunStyle) -> Found {
             end += ":skin-tone-".len() + digits + 1;
         }
     }
-    let run = Run {
-        kind: RunKind::Emoji { name, skin_tone },
-        style,
-    };
-    Some((vec![run], end))
+    Some((name, skin_tone, end))
 }
 
 fn autolink(s: &str, i: usize, style: RunStyle) -> Found {
@@ -825,16 +835,27 @@ fn autolink(s: &str, i: usize, style: RunStyle) -> Found {
         return None;
     }
     let rest = &s[i..];
-    let scheme = if rest.len() >= 8 && rest[..8].eq_ignore_ascii_case("https://") {
+    let starts = |scheme: &str| {
+        rest.get(..scheme.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+    };
+    let scheme = if starts("https://") {
         8
-    } else if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case("http://") {
+    } else if starts("http://") {
         7
     } else {
         return None;
     };
+    // a URL ends at a space, at anything that is mrkdwn syntax, or at an escaped `<` / `>`
     let mut end = rest
-        .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '`'))
-        .unwrap_or(rest.len());
+        .char_indices()
+        .find(|&(at, c)| {
+            c.is_whitespace()
+                || matches!(c, '<' | '>' | '`' | '|')
+                || rest[at..].starts_with("&lt;")
+                || rest[at..].starts_with("&gt;")
+        })
+        .map_or(rest.len(), |(at, _)| at);
     while end > scheme
         && rest[..end].ends_with(['.', ',', ';', ':', '!', '?', ')', ']', '}', '\'', '"', '*', '_', '~'])
     {
