@@ -181,7 +181,13 @@ impl<'c> Painter<'c> {
             push_piece(&mut merged, &text, style);
         }
         spans.extend(merged.into_iter().map(|(text, style)| Span::styled(text, style)));
-        self.lines.push(Line::from(spans));
+        let mut line = Line::from(spans);
+        let limit = usize::from(self.ctx.width);
+        if line.width() > limit {
+            // only at widths too narrow for bars and wide characters (a few columns)
+            line = clip(line, limit);
+        }
+        self.lines.push(line);
     }
 
     fn blank(&mut self) {
@@ -794,6 +800,31 @@ fn with_emoji(text: &str) -> String {
     }
     out.push_str(&text[literal..]);
     out
+}
+
+/// The first `width` columns of a line, never splitting a grapheme.
+fn clip(line: Line<'static>, width: usize) -> Line<'static> {
+    let mut left = width;
+    let mut spans = Vec::new();
+    for span in line.spans {
+        let mut kept = String::new();
+        for g in span.content.graphemes(true) {
+            let w = g.width();
+            if w > left {
+                left = 0;
+                break;
+            }
+            kept.push_str(g);
+            left -= w;
+        }
+        if !kept.is_empty() {
+            spans.push(Span::styled(kept, span.style));
+        }
+        if left == 0 {
+            break;
+        }
+    }
+    Line::from(spans)
 }
 
 fn pieces_width(pieces: &[(String, Style)]) -> usize {
