@@ -106,10 +106,17 @@ pub fn sanitize_for_terminal(s: &str) -> Cow<'_, str> {
             }
             '\n' => out.push('↵'),
             c if c.is_control() => {}
-            '\u{200D}' if prev.is_some_and(is_emoji_part) && chars.peek().is_some_and(|&n| is_pictographic(n)) => {
+            '\u{200D}'
+                if prev.is_some_and(is_emoji_part)
+                    && chars.peek().is_some_and(|&n| is_pictographic(n)) =>
+            {
                 out.push(c)
             }
-            '\u{E0020}'..='\u{E007F}' if prev.is_some_and(|p| p == '\u{1F3F4}' || ('\u{E0020}'..='\u{E007F}').contains(&p)) => {
+            '\u{E0020}'..='\u{E007F}'
+                if prev.is_some_and(|p| {
+                    p == '\u{1F3F4}' || ('\u{E0020}'..='\u{E007F}').contains(&p)
+                }) =>
+            {
                 out.push(c)
             }
             c if is_invisible_format(c) => {
@@ -222,7 +229,10 @@ mod tests {
     #[test]
     fn terminal_text_loses_escape_sequences_and_control_characters() {
         let hostile = "\u{1b}[31mred\u{1b}[0m \u{1b}]52;c;ZWNobyBoaQ==\u{7} \u{9b}2J\u{7f}done";
-        assert_eq!(sanitize_for_terminal(hostile), "[31mred[0m ]52;c;ZWNobyBoaQ== 2Jdone");
+        assert_eq!(
+            sanitize_for_terminal(hostile),
+            "[31mred[0m ]52;c;ZWNobyBoaQ== 2Jdone"
+        );
         assert_eq!(sanitize_for_terminal("rule\r\n{\tx\r}"), "rule↵{ x↵}");
     }
 
@@ -245,7 +255,10 @@ mod tests {
         assert_eq!(sanitize_for_terminal(family), family);
         let scotland = "🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
         assert_eq!(sanitize_for_terminal(scotland), scotland);
-        assert!(matches!(sanitize_for_terminal("Stealth Falcon – ÄÖÜ 日本語"), Cow::Borrowed(_)));
+        assert!(matches!(
+            sanitize_for_terminal("Stealth Falcon – ÄÖÜ 日本語"),
+            Cow::Borrowed(_)
+        ));
     }
 
     mod properties {

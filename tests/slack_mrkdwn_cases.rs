@@ -38,7 +38,12 @@ const fn case(from: &'static str, input: &'static str, expect: &'static str) -> 
     }
 }
 
-const fn chose(from: &'static str, input: &'static str, expect: &'static str, why: &'static str) -> Case {
+const fn chose(
+    from: &'static str,
+    input: &'static str,
+    expect: &'static str,
+    why: &'static str,
+) -> Case {
     Case {
         from,
         input,
@@ -257,11 +262,16 @@ fn transition(out: &mut String, open: &mut Vec<&'static str>, style: RunStyle) {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn label(label: &Option<String>) -> String {
-    label.as_ref().map(|l| format!("|{}", esc(l))).unwrap_or_default()
+    label
+        .as_ref()
+        .map(|l| format!("|{}", esc(l)))
+        .unwrap_or_default()
 }
 
 fn write_runs(out: &mut String, open: &mut Vec<&'static str>, runs: &[Run]) {
@@ -281,16 +291,36 @@ fn write_runs(out: &mut String, open: &mut Vec<&'static str>, runs: &[Run]) {
                 out.push_str("</a>");
             }
             RunKind::User { id, label: l } => out.push_str(&format!("<@{}{}>", esc(id), label(l))),
-            RunKind::Channel { id, label: l } => out.push_str(&format!("<#{}{}>", esc(id), label(l))),
-            RunKind::Broadcast(b) => out.push_str(&format!("<!{}>", b.name())),
-            RunKind::Subteam { id, label: l } => out.push_str(&format!("<!subteam^{}{}>", esc(id), label(l))),
-            RunKind::Date { timestamp, format, link, fallback } => {
-                let link = link.as_ref().map(|l| format!("^{}", esc(l))).unwrap_or_default();
-                out.push_str(&format!("<!date^{timestamp}^{}{link}|{}>", esc(format), esc(fallback)));
+            RunKind::Channel { id, label: l } => {
+                out.push_str(&format!("<#{}{}>", esc(id), label(l)))
             }
-            RunKind::Command { name, label: l } => out.push_str(&format!("<!{}{}>", esc(name), label(l))),
+            RunKind::Broadcast(b) => out.push_str(&format!("<!{}>", b.name())),
+            RunKind::Subteam { id, label: l } => {
+                out.push_str(&format!("<!subteam^{}{}>", esc(id), label(l)))
+            }
+            RunKind::Date {
+                timestamp,
+                format,
+                link,
+                fallback,
+            } => {
+                let link = link
+                    .as_ref()
+                    .map(|l| format!("^{}", esc(l)))
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "<!date^{timestamp}^{}{link}|{}>",
+                    esc(format),
+                    esc(fallback)
+                ));
+            }
+            RunKind::Command { name, label: l } => {
+                out.push_str(&format!("<!{}{}>", esc(name), label(l)))
+            }
             RunKind::Emoji { name, skin_tone } => {
-                let tone = skin_tone.map(|t| format!(":skin-tone-{t}:")).unwrap_or_default();
+                let tone = skin_tone
+                    .map(|t| format!(":skin-tone-{t}:"))
+                    .unwrap_or_default();
                 out.push_str(&format!("<:{name}:{tone}>"));
             }
         }
@@ -303,7 +333,11 @@ fn case_table_has_at_least_80_cases_each_with_its_source() {
     for c in CASES {
         assert!(!c.from.is_empty(), "case {:?} names no source", c.input);
         if let Some(why) = c.chose {
-            assert!(why.len() > 20, "case {:?} gives no reason for its choice", c.input);
+            assert!(
+                why.len() > 20,
+                "case {:?} gives no reason for its choice",
+                c.input
+            );
         }
     }
 }
@@ -320,11 +354,19 @@ fn parser_matches_every_case_of_the_public_suites() {
                 c.input,
                 c.expect,
                 got,
-                c.chose.map(|w| format!("\n  chose:  {w}")).unwrap_or_default()
+                c.chose
+                    .map(|w| format!("\n  chose:  {w}"))
+                    .unwrap_or_default()
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), CASES.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -353,10 +395,20 @@ fn r_and_d_arrives_escaped_once_and_reads_back_as_written() {
 
 #[test]
 fn code_spans_of_hostile_values_hold() {
-    for value in ["a`b", "`<!here>`", "x` *bold* `y", "rule {\r\n  $a = \"`\"\r\n}", "```", ""] {
+    for value in [
+        "a`b",
+        "`<!here>`",
+        "x` *bold* `y",
+        "rule {\r\n  $a = \"`\"\r\n}",
+        "```",
+        "",
+    ] {
         let runs = parse(&format!("value {} end", code_span(value)));
         assert_eq!(runs.len(), 3, "{value:?} → {runs:?}");
-        assert!(matches!(&runs[1].kind, RunKind::Code(_)), "{value:?} → {runs:?}");
+        assert!(
+            matches!(&runs[1].kind, RunKind::Code(_)),
+            "{value:?} → {runs:?}"
+        );
     }
 }
 

@@ -20,7 +20,10 @@ use unicode_width::UnicodeWidthStr;
 const WIDTHS: [u16; 3] = [40, 80, 120];
 
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/slack/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/slack/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -33,7 +36,10 @@ fn draw(payload: &Value, width: u16) -> Text<'static> {
 fn at_three_widths(payload: &Value) -> String {
     let mut out = String::new();
     for width in WIDTHS {
-        out.push_str(&format!("┤ {width} columns {}\n", "─".repeat(usize::from(width) - 13)));
+        out.push_str(&format!(
+            "┤ {width} columns {}\n",
+            "─".repeat(usize::from(width) - 13)
+        ));
         out.push_str(&text_to_plain(&draw(payload, width)));
     }
     out
@@ -233,8 +239,14 @@ fn attachment_bars_take_the_attachment_colour() {
         .map(|y| buffer[(0, y)].fg)
         .collect();
     assert!(bar_colors.contains(&Color::Rgb(0xa3, 0x02, 0x00)), "danger");
-    assert!(bar_colors.contains(&Color::Rgb(0xda, 0xa0, 0x38)), "warning");
-    assert!(bar_colors.contains(&Color::Rgb(0x2e, 0xb8, 0x86)), "#2eb886 and good");
+    assert!(
+        bar_colors.contains(&Color::Rgb(0xda, 0xa0, 0x38)),
+        "warning"
+    );
+    assert!(
+        bar_colors.contains(&Color::Rgb(0x2e, 0xb8, 0x86)),
+        "#2eb886 and good"
+    );
 }
 
 #[test]
@@ -318,12 +330,18 @@ fn no_rendered_cell_holds_c0_c1_esc_or_del() {
 
 #[test]
 fn hostile_ansi_and_osc_sequences_show_as_inert_text() {
-    assert_snapshot!(text_to_plain(&draw(&hostile_payload(&format!("{ANSI} {OSC52} {TITLE}")), 80)));
+    assert_snapshot!(text_to_plain(&draw(
+        &hostile_payload(&format!("{ANSI} {OSC52} {TITLE}")),
+        80
+    )));
 }
 
 #[test]
 fn hostile_bidi_and_zero_width_characters_are_shown() {
-    assert_snapshot!(text_to_plain(&draw(&hostile_payload(&format!("{BIDI} {ZERO_WIDTH}")), 80)));
+    assert_snapshot!(text_to_plain(&draw(
+        &hostile_payload(&format!("{BIDI} {ZERO_WIDTH}")),
+        80
+    )));
 }
 
 #[test]
@@ -371,11 +389,20 @@ fn wide_and_combining_characters_wrap_by_display_width() {
 
 #[test]
 fn no_line_is_wider_than_the_drawing_at_any_width() {
-    for name in ["watchlist_alert", "formatting", "attachments", "unsupported", "digest_20_alerts"] {
+    for name in [
+        "watchlist_alert",
+        "formatting",
+        "attachments",
+        "unsupported",
+        "digest_20_alerts",
+    ] {
         let payload = fixture(name);
         for width in 1..=130u16 {
             for line in &draw(&payload, width).lines {
-                assert!(line.width() <= usize::from(width), "{name} at {width}: {line:?}");
+                assert!(
+                    line.width() <= usize::from(width),
+                    "{name} at {width}: {line:?}"
+                );
             }
         }
     }
@@ -384,13 +411,17 @@ fn no_line_is_wider_than_the_drawing_at_any_width() {
 // --- preview --payload ----------------------------------------------------------------------
 
 fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/fixtures/slack/{name}.json", env!("CARGO_MANIFEST_DIR")))
-        .expect("fixture exists")
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/slack/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture exists")
 }
 
 #[test]
 fn preview_text_draws_the_payload() {
-    let out = preview_payload(&fixture_text("watchlist_alert"), PreviewFormat::Text, 80).expect("valid payload");
+    let out = preview_payload(&fixture_text("watchlist_alert"), PreviewFormat::Text, 80)
+        .expect("valid payload");
     assert_eq!(out, text_to_plain(&draw(&fixture("watchlist_alert"), 80)));
     assert!(out.contains("🚨 Watchlist: URL changed"));
     assert!(out.contains("[ Open in ThreatQ ]"));
@@ -399,14 +430,19 @@ fn preview_text_draws_the_payload() {
 
 #[test]
 fn preview_ansi_carries_sgr_styles() {
-    let out = preview_payload(&fixture_text("formatting"), PreviewFormat::Ansi, 80).expect("valid payload");
+    let out = preview_payload(&fixture_text("formatting"), PreviewFormat::Ansi, 80)
+        .expect("valid payload");
     assert!(out.contains("\u{1b}[1mbold\u{1b}[0m"), "{out}");
     assert!(out.contains("\u{1b}[3mitalic\u{1b}[0m"));
     assert!(out.contains("\u{1b}[9mstrike\u{1b}[0m"));
     assert!(out.contains("\u{1b}[4mStealth Falcon report\u{1b}[0m"));
     assert!(out.contains("\u{1b}[1;3mboth\u{1b}[0m"));
-    let bars = preview_payload(&fixture_text("attachments"), PreviewFormat::Ansi, 80).expect("valid");
-    assert!(bars.contains("\u{1b}[38;2;163;2;0m▌ \u{1b}[0m"), "danger bar in its colour");
+    let bars =
+        preview_payload(&fixture_text("attachments"), PreviewFormat::Ansi, 80).expect("valid");
+    assert!(
+        bars.contains("\u{1b}[38;2;163;2;0m▌ \u{1b}[0m"),
+        "danger bar in its colour"
+    );
 }
 
 #[test]
@@ -427,29 +463,55 @@ fn ansi_output_strips_to_the_plain_output() {
 
 #[test]
 fn preview_json_prints_the_payload_that_would_be_sent() {
-    let out = preview_payload(&fixture_text("watchlist_alert"), PreviewFormat::Json, 80).expect("valid payload");
+    let out = preview_payload(&fixture_text("watchlist_alert"), PreviewFormat::Json, 80)
+        .expect("valid payload");
     let back: Value = serde_json::from_str(&out).expect("json output parses");
     assert_eq!(back, fixture("watchlist_alert"));
-    assert!(out.starts_with("{\n  \"text\""), "pretty-printed in the payload's own key order");
+    assert!(
+        out.starts_with("{\n  \"text\""),
+        "pretty-printed in the payload's own key order"
+    );
 }
 
 #[test]
 fn preview_names_the_line_and_column_of_bad_json() {
-    let err = preview_payload("{\n  \"text\": \"a\",\n  \"blocks\": [,]\n}", PreviewFormat::Text, 80).unwrap_err();
-    assert!(matches!(err, PreviewError::Json { line: 3, column: 14, .. }), "{err:?}");
-    assert_eq!(err.to_string(), "payload is not valid JSON at line 3, column 14: expected value");
+    let err = preview_payload(
+        "{\n  \"text\": \"a\",\n  \"blocks\": [,]\n}",
+        PreviewFormat::Text,
+        80,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PreviewError::Json {
+                line: 3,
+                column: 14,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "payload is not valid JSON at line 3, column 14: expected value"
+    );
 }
 
 #[test]
 fn preview_refuses_what_is_not_a_payload() {
     let err = preview_payload("[{\"type\": \"divider\"}]", PreviewFormat::Text, 80).unwrap_err();
-    assert!(err.to_string().starts_with("payload must be a JSON object"), "{err}");
+    assert!(
+        err.to_string().starts_with("payload must be a JSON object"),
+        "{err}"
+    );
 }
 
 #[test]
 fn preview_reports_what_slack_would_refuse_with_pointers() {
     let long = "a".repeat(3001);
-    let json = json!({"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": long}}]}).to_string();
+    let json = json!({"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": long}}]})
+        .to_string();
     let err = preview_payload(&json, PreviewFormat::Ansi, 80).unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -9,7 +9,11 @@ use tq_alerts::slack::validate::{Violation, validate};
 
 /// `n` code points of a real published value, multi-byte on purpose: limits count code points.
 fn chars(n: usize) -> String {
-    "Stealth Falcon – ÄÖÜ 日本 ".chars().cycle().take(n).collect()
+    "Stealth Falcon – ÄÖÜ 日本 "
+        .chars()
+        .cycle()
+        .take(n)
+        .collect()
 }
 
 fn mrkdwn(text: &str) -> Value {
@@ -77,7 +81,11 @@ fn each_limit_accepts_its_boundary_and_rejects_one_more(
     #[case] message: &str,
     #[case] build: Build,
 ) {
-    assert_eq!(validate(&build(limit)), vec![], "the boundary value {limit} is allowed");
+    assert_eq!(
+        validate(&build(limit)),
+        vec![],
+        "the boundary value {limit} is allowed"
+    );
     assert_eq!(
         validate(&build(limit + 1)),
         vec![Violation {
@@ -107,13 +115,18 @@ fn violations_read_as_slack_writes_them() {
 fn top_level_text_must_be_present_and_not_empty() {
     let missing = json!({"blocks": [section("*FQDN* `usacia[.]websecexp[.]com`")]});
     assert_eq!(validate(&missing)[0].pointer, "/text");
-    assert_eq!(validate(&json!({"text": " "}))[0].message, "must not be empty (the notification fallback)");
+    assert_eq!(
+        validate(&json!({"text": " "}))[0].message,
+        "must not be empty (the notification fallback)"
+    );
     assert_eq!(validate(&json!({"text": 7}))[0].message, "must be a string");
 }
 
 #[test]
 fn header_must_be_plain_text() {
-    let header = payload(vec![json!({"type": "header", "text": mrkdwn("*Watchlist*")})]);
+    let header = payload(vec![
+        json!({"type": "header", "text": mrkdwn("*Watchlist*")}),
+    ]);
     assert_eq!(
         validate(&header),
         vec![Violation {

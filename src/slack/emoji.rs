@@ -75,9 +75,12 @@ pub fn lookup(shortcode: &str) -> Option<&'static str> {
 /// not take, or tone 1 (Slack's "no tone"), gives the emoji without a tone.
 pub fn lookup_with_tone(name: &str, skin_tone: Option<u8>) -> Option<&'static str> {
     if let Some(entry) = TABLE.get(name) {
-        let toned = skin_tone
-            .filter(|t| (2..=6).contains(t))
-            .and_then(|t| entry.tones.as_ref().map(|tones| tones[usize::from(t - 2)].as_str()));
+        let toned = skin_tone.filter(|t| (2..=6).contains(t)).and_then(|t| {
+            entry
+                .tones
+                .as_ref()
+                .map(|tones| tones[usize::from(t - 2)].as_str())
+        });
         return Some(toned.unwrap_or(entry.emoji.as_str()));
     }
     let emoji = emojis::get_by_shortcode(name)?;
@@ -126,9 +129,12 @@ mod tests {
 
     #[test]
     fn names_missing_from_the_table_fall_back_to_the_emojis_crate() {
-        // GitHub's name for 🦊; Slack's is `fox_face`
-        assert_eq!(lookup("fox_face"), Some("🦊"));
-        assert_eq!(lookup("fox"), emojis::get_by_shortcode("fox").map(|e| e.as_str()));
+        // GitHub's names: Slack says `biohazard_sign` and `flag-af`
+        assert!(!TABLE.contains_key("biohazard") && !TABLE.contains_key("afghanistan"));
+        assert_eq!(lookup("biohazard_sign"), Some("\u{2623}\u{fe0f}"));
+        assert_eq!(lookup("biohazard"), Some("\u{2623}\u{fe0f}"));
+        assert_eq!(lookup("afghanistan"), lookup("flag-af"));
+        assert!(lookup("flag-af").is_some());
     }
 
     #[test]

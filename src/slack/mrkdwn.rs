@@ -272,38 +272,43 @@ fn decode_html_entities(s: &str) -> Cow<'_, str> {
     while let Some(at) = rest.find('&') {
         out.push_str(&rest[..at]);
         rest = &rest[at..];
-        let decoded = rest[1..].find(';').filter(|&end| end <= 10).and_then(|end| {
-            let entity = &rest[1..1 + end];
-            let c = match entity {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                "nbsp" => Some('\u{a0}'),
-                "ndash" => Some('–'),
-                "mdash" => Some('—'),
-                "hellip" => Some('…'),
-                "lsquo" => Some('‘'),
-                "rsquo" => Some('’'),
-                "ldquo" => Some('“'),
-                "rdquo" => Some('”'),
-                "bull" => Some('•'),
-                "copy" => Some('©'),
-                "reg" => Some('®'),
-                _ => {
-                    let code = if let Some(hex) = entity.strip_prefix("#x").or(entity.strip_prefix("#X")) {
-                        u32::from_str_radix(hex, 16).ok()
-                    } else if let Some(dec) = entity.strip_prefix('#') {
-                        dec.parse().ok()
-                    } else {
-                        None
-                    };
-                    code.and_then(char::from_u32)
-                }
-            };
-            c.map(|c| (c, end + 2))
-        });
+        let decoded = rest[1..]
+            .find(';')
+            .filter(|&end| end <= 10)
+            .and_then(|end| {
+                let entity = &rest[1..1 + end];
+                let c = match entity {
+                    "amp" => Some('&'),
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "quot" => Some('"'),
+                    "apos" => Some('\''),
+                    "nbsp" => Some('\u{a0}'),
+                    "ndash" => Some('–'),
+                    "mdash" => Some('—'),
+                    "hellip" => Some('…'),
+                    "lsquo" => Some('‘'),
+                    "rsquo" => Some('’'),
+                    "ldquo" => Some('“'),
+                    "rdquo" => Some('”'),
+                    "bull" => Some('•'),
+                    "copy" => Some('©'),
+                    "reg" => Some('®'),
+                    _ => {
+                        let code = if let Some(hex) =
+                            entity.strip_prefix("#x").or(entity.strip_prefix("#X"))
+                        {
+                            u32::from_str_radix(hex, 16).ok()
+                        } else if let Some(dec) = entity.strip_prefix('#') {
+                            dec.parse().ok()
+                        } else {
+                            None
+                        };
+                        code.and_then(char::from_u32)
+                    }
+                };
+                c.map(|c| (c, end + 2))
+            });
         match decoded {
             Some((c, len)) => {
                 out.push(c);
@@ -369,15 +374,27 @@ pub enum RunKind {
     Pre(String),
     /// `<url>` or `<url|label>` (label runs never empty: the URL when no label was given), or a
     /// bare `http(s)://` URL, which Slack links by itself unless the text is `verbatim`.
-    Link { url: String, label: Vec<Run> },
+    Link {
+        url: String,
+        label: Vec<Run>,
+    },
     /// `<@U123>`; the label is what the sender wrote after `|`, if anything.
-    User { id: String, label: Option<String> },
+    User {
+        id: String,
+        label: Option<String>,
+    },
     /// `<#C123>` or `<#C123|name>`.
-    Channel { id: String, label: Option<String> },
+    Channel {
+        id: String,
+        label: Option<String>,
+    },
     /// `<!here>`, `<!channel>`, `<!everyone>`.
     Broadcast(Broadcast),
     /// `<!subteam^S123>` or `<!subteam^S123|@team>`.
-    Subteam { id: String, label: Option<String> },
+    Subteam {
+        id: String,
+        label: Option<String>,
+    },
     /// `<!date^1392734382^{date_num} {time_secs}^optional-link|fallback>`. Slack draws the
     /// timestamp in the reader's time zone; a preview has no reader, so the fallback is shown.
     Date {
@@ -387,9 +404,15 @@ pub enum RunKind {
         fallback: String,
     },
     /// Any other `<!name>` (Slack's older special commands); the label when given.
-    Command { name: String, label: Option<String> },
+    Command {
+        name: String,
+        label: Option<String>,
+    },
     /// `:name:` or `:name::skin-tone-N:`.
-    Emoji { name: String, skin_tone: Option<u8> },
+    Emoji {
+        name: String,
+        skin_tone: Option<u8>,
+    },
 }
 
 /// How to read a text object.
@@ -513,7 +536,12 @@ impl Parser<'_> {
     }
 
     /// The first code block opening in `from..eol`: (opening fence, body start, closing fence).
-    fn find_pre(&mut self, line_start: usize, from: usize, eol: usize) -> Option<(usize, usize, usize)> {
+    fn find_pre(
+        &mut self,
+        line_start: usize,
+        from: usize,
+        eol: usize,
+    ) -> Option<(usize, usize, usize)> {
         let text = self.text;
         let mut search = from;
         while search < eol.min(self.no_pre_from) {
@@ -831,7 +859,11 @@ pub(crate) fn shortcode_at(s: &str, i: usize) -> Option<(String, Option<u8>, usi
 }
 
 fn autolink(s: &str, i: usize, style: RunStyle) -> Found {
-    if s[..i].chars().next_back().is_some_and(|c| c.is_alphanumeric()) {
+    if s[..i]
+        .chars()
+        .next_back()
+        .is_some_and(|c| c.is_alphanumeric())
+    {
         return None;
     }
     let rest = &s[i..];
@@ -857,7 +889,9 @@ fn autolink(s: &str, i: usize, style: RunStyle) -> Found {
         })
         .map_or(rest.len(), |(at, _)| at);
     while end > scheme
-        && rest[..end].ends_with(['.', ',', ';', ':', '!', '?', ')', ']', '}', '\'', '"', '*', '_', '~'])
+        && rest[..end].ends_with([
+            '.', ',', ';', ':', '!', '?', ')', ']', '}', '\'', '"', '*', '_', '~',
+        ])
     {
         end -= 1;
     }
@@ -892,13 +926,19 @@ mod tests {
 
     #[test]
     fn unescape_decodes_only_slacks_three_entities() {
-        assert_eq!(unescape("R&amp;D &lt;b&gt; &quot;x&quot; &"), "R&D <b> &quot;x&quot; &");
+        assert_eq!(
+            unescape("R&amp;D &lt;b&gt; &quot;x&quot; &"),
+            "R&D <b> &quot;x&quot; &"
+        );
     }
 
     #[test]
     fn a_backtick_in_a_value_cannot_close_its_code_span() {
         assert_eq!(code_span("a`b"), "`a\u{02CB}b`");
-        assert_eq!(code_span("rule x {\r\n condition: true\n}"), "`rule x {↵ condition: true↵}`");
+        assert_eq!(
+            code_span("rule x {\r\n condition: true\n}"),
+            "`rule x {↵ condition: true↵}`"
+        );
         assert_eq!(code_span(""), "` `");
         assert_eq!(code_span("<!channel>"), "`&lt;!channel&gt;`");
     }

@@ -180,7 +180,11 @@ impl<'c> Painter<'c> {
         for (text, style) in pieces {
             push_piece(&mut merged, &text, style);
         }
-        spans.extend(merged.into_iter().map(|(text, style)| Span::styled(text, style)));
+        spans.extend(
+            merged
+                .into_iter()
+                .map(|(text, style)| Span::styled(text, style)),
+        );
         let mut line = Line::from(spans);
         let limit = usize::from(self.ctx.width);
         if line.width() > limit {
@@ -272,7 +276,7 @@ impl<'c> Painter<'c> {
         let accessory_width = accessory.as_ref().map_or(0, |a| pieces_width(a));
         let beside = accessory.is_some()
             && self.width >= TWO_COLUMNS_FROM
-            && accessory_width + 1 <= self.width / 3;
+            && accessory_width < self.width / 3;
         let text_width = if beside {
             self.width - accessory_width - 1
         } else {
@@ -339,14 +343,17 @@ impl<'c> Painter<'c> {
         let mut lines: Vec<Pieces> = vec![Vec::new()];
         let elements = block.get("elements").and_then(Value::as_array);
         for (i, element) in elements.into_iter().flatten().enumerate() {
-            if i > 0 {
-                if let Some(last) = lines.last_mut() {
-                    last.push(("  ".to_owned(), muted));
-                }
+            if i > 0
+                && let Some(last) = lines.last_mut()
+            {
+                last.push(("  ".to_owned(), muted));
             }
             let pieces = match element.get("type").and_then(Value::as_str) {
                 Some("image") => {
-                    let alt = element.get("alt_text").and_then(Value::as_str).unwrap_or("");
+                    let alt = element
+                        .get("alt_text")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
                     vec![vec![(clean(alt), muted)]]
                 }
                 _ => self.logical_lines(element, muted),
@@ -358,7 +365,10 @@ impl<'c> Painter<'c> {
             lines.extend(pieces);
         }
         for logical in lines {
-            let patched: Pieces = logical.into_iter().map(|(t, s)| (t, s.patch(muted))).collect();
+            let patched: Pieces = logical
+                .into_iter()
+                .map(|(t, s)| (t, s.patch(muted)))
+                .collect();
             for line in wrap(patched, self.width) {
                 self.push(line);
             }
@@ -384,7 +394,10 @@ impl<'c> Painter<'c> {
                 vec![(format!("[ {} ]", label("text")), style)]
             }
             "image" => {
-                let alt = element.get("alt_text").and_then(Value::as_str).unwrap_or("");
+                let alt = element
+                    .get("alt_text")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 vec![(format!("[image: {}]", clean(alt)), styles.muted)]
             }
             "overflow" => vec![("[ ⋯ ]".to_owned(), styles.button)],
@@ -393,12 +406,25 @@ impl<'c> Painter<'c> {
                     .get("initial_option")
                     .and_then(|o| o.get("text"))
                     .map(|t| self.plain_string(t))
-                    .or_else(|| element.get("initial_date").and_then(Value::as_str).map(clean))
-                    .or_else(|| element.get("initial_time").and_then(Value::as_str).map(clean))
+                    .or_else(|| {
+                        element
+                            .get("initial_date")
+                            .and_then(Value::as_str)
+                            .map(clean)
+                    })
+                    .or_else(|| {
+                        element
+                            .get("initial_time")
+                            .and_then(Value::as_str)
+                            .map(clean)
+                    })
                     .unwrap_or_else(|| label("placeholder"));
                 vec![(format!("[ {shown} ▾ ]"), styles.button)]
             }
-            other => vec![(format!("[unsupported element: {}]", clean(other)), styles.muted)],
+            other => vec![(
+                format!("[unsupported element: {}]", clean(other)),
+                styles.muted,
+            )],
         }
     }
 
@@ -451,7 +477,10 @@ impl<'c> Painter<'c> {
         let footer = get("footer").map(clean);
         let ts = attachment
             .get("ts")
-            .and_then(|ts| ts.as_i64().or_else(|| ts.as_str()?.split('.').next()?.parse().ok()))
+            .and_then(|ts| {
+                ts.as_i64()
+                    .or_else(|| ts.as_str()?.split('.').next()?.parse().ok())
+            })
             .and_then(|ts| chrono::DateTime::from_timestamp(ts, 0))
             .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string());
         let footer_line = match (footer, ts) {
@@ -479,7 +508,11 @@ impl<'c> Painter<'c> {
         let text = self.styles().text;
         let title_style = text.add_modifier(Modifier::BOLD);
         let two = self.width >= TWO_COLUMNS_FROM;
-        let column = if two { (self.width - FIELD_GAP) / 2 } else { self.width };
+        let column = if two {
+            (self.width - FIELD_GAP) / 2
+        } else {
+            self.width
+        };
         let draw = |p: &Self, field: &Value, width: usize| -> Vec<Pieces> {
             let mut lines = Vec::new();
             if let Some(title) = field.get("title").and_then(Value::as_str) {
@@ -520,14 +553,21 @@ impl<'c> Painter<'c> {
         let text = object.get("text").and_then(Value::as_str).unwrap_or("");
         match object.get("type").and_then(Value::as_str) {
             Some("mrkdwn") => {
-                let verbatim = object.get("verbatim").and_then(Value::as_bool).unwrap_or(false);
+                let verbatim = object
+                    .get("verbatim")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
                 self.mrkdwn(text, verbatim, width, base)
             }
             _ => {
                 let emoji = object.get("emoji").and_then(Value::as_bool).unwrap_or(true);
                 let mut lines = Vec::new();
                 for line in normalize_newlines(text).split('\n') {
-                    let shown = if emoji { with_emoji(line) } else { line.to_owned() };
+                    let shown = if emoji {
+                        with_emoji(line)
+                    } else {
+                        line.to_owned()
+                    };
                     lines.extend(wrap(vec![(clean(&shown), base)], width));
                 }
                 lines
@@ -540,8 +580,13 @@ impl<'c> Painter<'c> {
         let text = object.get("text").and_then(Value::as_str).unwrap_or("");
         match object.get("type").and_then(Value::as_str) {
             Some("mrkdwn") => {
-                let verbatim = object.get("verbatim").and_then(Value::as_bool).unwrap_or(false);
-                let options = ParseOptions { autolink: !verbatim };
+                let verbatim = object
+                    .get("verbatim")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let options = ParseOptions {
+                    autolink: !verbatim,
+                };
                 let runs = mrkdwn::parse_with(&normalize_newlines(text), options);
                 self.logical(&runs, base)
                     .into_iter()
@@ -569,7 +614,12 @@ impl<'c> Painter<'c> {
     /// mrkdwn parsed and wrapped to `width`, with quote bars and code block bars.
     fn mrkdwn(&self, text: &str, verbatim: bool, width: usize, base: Style) -> Vec<Pieces> {
         let styles = self.styles();
-        let runs = mrkdwn::parse_with(&normalize_newlines(text), ParseOptions { autolink: !verbatim });
+        let runs = mrkdwn::parse_with(
+            &normalize_newlines(text),
+            ParseOptions {
+                autolink: !verbatim,
+            },
+        );
         let mut out = Vec::new();
         for logical in self.logical(&runs, base) {
             let (quote, mut lines) = match logical {
@@ -674,12 +724,24 @@ impl<'c> Painter<'c> {
                 }
             }
             RunKind::User { id, label } => {
-                let name = names.user(id).or_else(|| label.clone()).unwrap_or_else(|| id.clone());
-                push(format!("@{}", name.trim_start_matches('@')), style.patch(styles.mention));
+                let name = names
+                    .user(id)
+                    .or_else(|| label.clone())
+                    .unwrap_or_else(|| id.clone());
+                push(
+                    format!("@{}", name.trim_start_matches('@')),
+                    style.patch(styles.mention),
+                );
             }
             RunKind::Channel { id, label } => {
-                let name = names.channel(id).or_else(|| label.clone()).unwrap_or_else(|| id.clone());
-                push(format!("#{}", name.trim_start_matches('#')), style.patch(styles.mention));
+                let name = names
+                    .channel(id)
+                    .or_else(|| label.clone())
+                    .unwrap_or_else(|| id.clone());
+                push(
+                    format!("#{}", name.trim_start_matches('#')),
+                    style.patch(styles.mention),
+                );
             }
             RunKind::Broadcast(b) => push(format!("@{}", b.name()), style.patch(styles.mention)),
             RunKind::Subteam { id, label } => {
@@ -687,7 +749,10 @@ impl<'c> Painter<'c> {
                     .user_group(id)
                     .or_else(|| label.clone())
                     .unwrap_or_else(|| id.clone());
-                push(format!("@{}", name.trim_start_matches('@')), style.patch(styles.mention));
+                push(
+                    format!("@{}", name.trim_start_matches('@')),
+                    style.patch(styles.mention),
+                );
             }
             RunKind::Date {
                 timestamp,
@@ -713,7 +778,9 @@ impl<'c> Painter<'c> {
             RunKind::Emoji { name, skin_tone } => match emoji::lookup_with_tone(name, *skin_tone) {
                 Some(e) => push(e.to_owned(), style),
                 None => {
-                    let tone = skin_tone.map(|t| format!(":skin-tone-{t}:")).unwrap_or_default();
+                    let tone = skin_tone
+                        .map(|t| format!(":skin-tone-{t}:"))
+                        .unwrap_or_default();
                     push(format!(":{name}:{tone}"), style)
                 }
             },
@@ -987,7 +1054,10 @@ pub fn text_to_ansi(text: &Text<'_>) -> String {
         // trailing unstyled padding is dropped, as in `text_to_plain`
         let keep = spans
             .iter()
-            .rposition(|s| !s.content.trim().is_empty() || sgr(text.style.patch(line.style).patch(s.style)).is_some())
+            .rposition(|s| {
+                !s.content.trim().is_empty()
+                    || sgr(text.style.patch(line.style).patch(s.style)).is_some()
+            })
             .map_or(0, |i| i + 1);
         for span in &spans[..keep] {
             let style = text.style.patch(line.style).patch(span.style);
@@ -1088,7 +1158,11 @@ struct ViolationList<'a>(&'a [Violation]);
 impl fmt::Display for ViolationList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        write!(f, "Slack would refuse this payload ({n} problem{}):", if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "Slack would refuse this payload ({n} problem{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
         for v in self.0 {
             write!(f, "\n  {v}")?;
         }
@@ -1098,7 +1172,11 @@ impl fmt::Display for ViolationList<'_> {
 
 /// `preview --payload`: check a Slack message payload against Slack's limits and draw it as the
 /// console would, at `width` columns (at least 10), or print it back normalised.
-pub fn preview_payload(json: &str, format: PreviewFormat, width: u16) -> Result<String, PreviewError> {
+pub fn preview_payload(
+    json: &str,
+    format: PreviewFormat,
+    width: u16,
+) -> Result<String, PreviewError> {
     let payload: Value = serde_json::from_str(json).map_err(|e| PreviewError::Json {
         line: e.line(),
         column: e.column(),
@@ -1124,8 +1202,8 @@ pub fn preview_payload(json: &str, format: PreviewFormat, width: u16) -> Result<
         PreviewFormat::Text => text_to_plain(&render_payload(&payload, &ctx)),
         PreviewFormat::Ansi => text_to_ansi(&render_payload(&payload, &ctx)),
         PreviewFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&payload)
-                .expect("a parsed JSON value serialises");
+            let mut s =
+                serde_json::to_string_pretty(&payload).expect("a parsed JSON value serialises");
             s.push('\n');
             s
         }

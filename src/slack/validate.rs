@@ -26,7 +26,10 @@ impl fmt::Display for Violation {
 pub fn validate(payload: &Value) -> Vec<Violation> {
     let mut v = Validator::default();
     let Some(object) = payload.as_object() else {
-        v.push("", "must be a JSON object with `text`, `blocks` and `attachments`");
+        v.push(
+            "",
+            "must be a JSON object with `text`, `blocks` and `attachments`",
+        );
         return v.found;
     };
     match object.get("text") {
@@ -149,7 +152,10 @@ impl Validator {
         let text = block.get("text");
         let fields = block.get("fields");
         if text.is_none() && fields.is_none() {
-            self.push(&format!("{at}/text"), "must be present when there are no fields");
+            self.push(
+                &format!("{at}/text"),
+                "must be present when there are no fields",
+            );
         }
         if let Some(text) = text {
             self.text_object(&format!("{at}/text"), text, limits::MAX_SECTION_TEXT);
@@ -160,7 +166,11 @@ impl Validator {
                 Some(fields) => {
                     self.max_items(&at, fields, limits::MAX_SECTION_FIELDS);
                     for (i, field) in fields.iter().enumerate() {
-                        self.text_object(&format!("{at}/{i}"), field, limits::MAX_SECTION_FIELD_TEXT);
+                        self.text_object(
+                            &format!("{at}/{i}"),
+                            field,
+                            limits::MAX_SECTION_FIELD_TEXT,
+                        );
                     }
                 }
                 None => self.push(&at, "must be an array"),
