@@ -148,7 +148,7 @@ pub fn render_payload(payload: &Value, ctx: &RenderContext<'_>) -> Text<'static>
     Text::from(painter.lines)
 }
 
-/// A line in the making: styled pieces with their display width.
+/// A line in the making: text pieces with their styles.
 type Pieces = Vec<(String, Style)>;
 
 struct Painter<'c> {
