@@ -14,6 +14,7 @@ pub mod notifier;
 pub mod notifiers;
 pub mod service;
 pub mod sim;
+pub mod slack;
 pub mod store;
 pub mod text;
 pub mod worker;

@@ -1,0 +1,10 @@
+//! Slack: Block Kit types and their limits, the validator, mrkdwn (escaping and parsing),
+//! emoji shortcodes, and the terminal drawing of a Slack message used by the console and
+//! `preview`.
+
+pub mod blocks;
+pub mod emoji;
+pub mod limits;
+pub mod mrkdwn;
+pub mod render;
+pub mod validate;
