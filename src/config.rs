@@ -2,11 +2,13 @@
 //! errors, secrets, and the edit API the console writes back through.
 
 pub mod duration;
+pub mod edit;
 pub mod load;
 pub mod model;
 pub mod secret;
 
 pub use duration::{format_duration, parse_duration};
+pub use edit::{ConfigFile, EditError};
 pub use load::{
     ConfigError, Environment, NotFound, ProcessEnv, default_location, load, load_with, locate,
     parse,
