@@ -637,7 +637,7 @@ formatters = [{ name = "p", kind = "plain" }, { name = "q", kind = "plian" }]
 "#;
     assert_eq!(
         errors_of(text),
-        "config.toml:3:68: unknown kind `plian` in [[formatters]] 'q' — did you mean `plain`?"
+        "config.toml:3:68: unknown kind `plian` in [[formatters]] 'q' — did you mean `plain`? (valid: slack-blocks, template, plain)"
     );
     let config = parse(&text.replace("plian", "plain")).expect("loads");
     assert_eq!(config.notifiers[0].name, "hook");

@@ -1907,8 +1907,19 @@ impl<'a> Checker<'a> {
             .collect();
         for s in services {
             let Some(service) = &s.name else { continue };
-            for r in &s.notifiers {
-                if !notifier_names.contains(&r.value.as_str()) {
+            for (i, r) in s.notifiers.iter().enumerate() {
+                if s.notifiers[..i]
+                    .iter()
+                    .any(|earlier| earlier.value == r.value)
+                {
+                    self.error(
+                        &r.span,
+                        format!(
+                            "service '{}' lists notifier '{}' twice",
+                            service.value, r.value
+                        ),
+                    );
+                } else if !notifier_names.contains(&r.value.as_str()) {
                     let message = missing_reference(
                         &format!("service '{}'", service.value),
                         "notifier",
@@ -2040,7 +2051,10 @@ fn join<'s>(items: impl Iterator<Item = &'s str>, sep: &str) -> String {
 /// the list of what is valid.
 fn unknown_value(what: &str, context: &str, got: &str, valid: &[&str]) -> String {
     match did_you_mean(got, valid.iter().copied()) {
-        Some(s) => format!("unknown {what} `{got}` in {context} — did you mean `{s}`?"),
+        Some(s) => format!(
+            "unknown {what} `{got}` in {context} — did you mean `{s}`? (valid: {})",
+            valid.join(", ")
+        ),
         None => format!(
             "unknown {what} `{got}` in {context}; valid: {}",
             valid.join(", ")
