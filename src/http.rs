@@ -148,36 +148,6 @@ pub fn describe_error(error: &reqwest::Error) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn http_is_for_loopback_only() {
-        for ok in [
-            "https://threatq.example.net",
-            "http://127.0.0.1:8080/api",
-            "http://127.1.2.3",
-            "http://[::1]:9000",
-            "http://localhost:3000",
-        ] {
-            assert!(check_scheme(&Url::parse(ok).unwrap()).is_ok(), "{ok}");
-        }
-        let err =
-            check_scheme(&Url::parse("http://10.0.0.5/hooks/secret-path").unwrap()).unwrap_err();
-        assert!(err.contains("http://10.0.0.5"));
-        assert!(!err.contains("secret-path"));
-        assert!(check_scheme(&Url::parse("ftp://127.0.0.1/").unwrap()).is_err());
-    }
-
-    #[test]
-    fn origin_drops_path_query_and_credentials() {
-        let url =
-            Url::parse("https://user:pw@hooks.slack.com:8443/services/T0/B0/XXX?x=1").unwrap();
-        assert_eq!(origin(&url), "https://hooks.slack.com:8443");
-    }
-}
-
 /// `Retry-After` as seconds or an HTTP date; `None` when absent or unreadable.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers
@@ -206,4 +176,34 @@ pub fn body_excerpt(body: &str, secrets: &[&str]) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     crate::text::truncate(&text, 300).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_is_for_loopback_only() {
+        for ok in [
+            "https://threatq.example.net",
+            "http://127.0.0.1:8080/api",
+            "http://127.1.2.3",
+            "http://[::1]:9000",
+            "http://localhost:3000",
+        ] {
+            assert!(check_scheme(&Url::parse(ok).unwrap()).is_ok(), "{ok}");
+        }
+        let err =
+            check_scheme(&Url::parse("http://10.0.0.5/hooks/secret-path").unwrap()).unwrap_err();
+        assert!(err.contains("http://10.0.0.5"));
+        assert!(!err.contains("secret-path"));
+        assert!(check_scheme(&Url::parse("ftp://127.0.0.1/").unwrap()).is_err());
+    }
+
+    #[test]
+    fn origin_drops_path_query_and_credentials() {
+        let url =
+            Url::parse("https://user:pw@hooks.slack.com:8443/services/T0/B0/XXX?x=1").unwrap();
+        assert_eq!(origin(&url), "https://hooks.slack.com:8443");
+    }
 }

@@ -6,10 +6,13 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+pub mod commands;
 pub mod config;
 pub mod formatter;
 pub mod formatters;
+pub mod headless;
 pub mod http;
+pub mod logging;
 pub mod notifier;
 pub mod notifiers;
 pub mod service;

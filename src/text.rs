@@ -291,23 +291,3 @@ mod tests {
         }
     }
 }
-
-/// A duration as people write it in the config: `90s` → `1m30s`, `24h`, `500ms`.
-pub fn human_duration(d: std::time::Duration) -> String {
-    let ms = d.as_millis();
-    if ms == 0 {
-        return "0s".into();
-    }
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let mut secs = d.as_secs();
-    let mut out = String::new();
-    for (unit, size) in [("d", 86_400u64), ("h", 3_600), ("m", 60), ("s", 1)] {
-        if secs >= size {
-            out.push_str(&format!("{}{unit}", secs / size));
-            secs %= size;
-        }
-    }
-    out
-}

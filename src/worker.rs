@@ -82,10 +82,13 @@ impl Shared {
     }
 }
 
+/// Services with whether each starts enabled.
+pub type ServiceList = Vec<(Box<dyn Service>, bool)>;
+
 /// Services and notifiers, before they run.
 pub struct Worker {
     store: Store,
-    services: Vec<(Box<dyn Service>, bool)>,
+    services: ServiceList,
     notifiers: BTreeMap<String, Arc<dyn Notifier>>,
     events: broadcast::Sender<WorkerEvent>,
     options: WorkerOptions,
@@ -135,7 +138,7 @@ impl Worker {
         &self.store
     }
 
-    fn into_shared(self) -> (Arc<Shared>, Vec<(Box<dyn Service>, bool)>) {
+    fn into_shared(self) -> (Arc<Shared>, ServiceList) {
         let (shutdown, _) = watch::channel(false);
         let shared = Arc::new(Shared {
             store: self.store,

@@ -56,7 +56,10 @@ impl Notifier for Freezing {
     async fn send_alert(&self, target: &str, data: &MessageData, message: &Message) -> Delivery {
         if self.step == Step::AfterOkBeforeCommit {
             let delivery = self.inner.send_alert(target, data, message).await;
-            assert!(matches!(delivery.outcome, tq_alerts::DeliveryOutcome::Delivered));
+            assert!(matches!(
+                delivery.outcome,
+                tq_alerts::DeliveryOutcome::Delivered
+            ));
         }
         let _ = self.reached.send(());
         std::future::pending().await
@@ -115,7 +118,11 @@ fn crash_at(step: Step) -> (Vec<String>, Store, tempfile::TempDir) {
     crashing.shutdown_background();
 
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.outbox_counts().unwrap().sending, 1, "one row was caught mid-send");
+    assert_eq!(
+        store.outbox_counts().unwrap().sending,
+        1,
+        "one row was caught mid-send"
+    );
     assert_eq!(store.outbox_counts().unwrap().queued, 4);
 
     let restarted = tokio::runtime::Runtime::new().unwrap();

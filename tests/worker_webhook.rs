@@ -68,7 +68,11 @@ async fn three_hundred_real_indicators_each_arrive_exactly_once() {
     let mut worker = Worker::new(store.clone());
     worker.add_service(service(300, webhook(&receiver.url(), fast())));
     let handle = worker.start().unwrap();
-    assert!(receiver.wait_for(300, Duration::from_secs(60)).await, "got {}", receiver.count());
+    assert!(
+        receiver.wait_for(300, Duration::from_secs(60)).await,
+        "got {}",
+        receiver.count()
+    );
     assert!(drained(&store, Duration::from_secs(10)).await);
     handle.shutdown().await;
 
@@ -84,7 +88,12 @@ async fn three_hundred_real_indicators_each_arrive_exactly_once() {
     assert_eq!(first["alert"]["kind"], "indicator");
     assert_eq!(first["alert"]["value"], "usacia.websecexp.com");
     assert_eq!(first["alert"]["changes"], serde_json::json!([]));
-    assert!(first["text"].as_str().unwrap().contains("usacia[.]websecexp[.]com"));
+    assert!(
+        first["text"]
+            .as_str()
+            .unwrap()
+            .contains("usacia[.]websecexp[.]com")
+    );
     assert_eq!(store.outbox_counts().unwrap().delivered, 300);
 }
 
@@ -131,24 +140,41 @@ async fn rows_wait_while_the_receiver_refuses_connections_then_arrive() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let refused = store
-            .deliveries(&DeliveryFilter { result: Some(AttemptResult::Retrying), ..Default::default() })
+            .deliveries(&DeliveryFilter {
+                result: Some(AttemptResult::Retrying),
+                ..Default::default()
+            })
             .unwrap();
         if !refused.is_empty() {
             let reason = refused[0].reason.clone().unwrap();
             assert_eq!(reason.word, "connection refused");
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no refused attempt recorded");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no refused attempt recorded"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(store.outbox_counts().unwrap().queued, 3, "rows must wait, not fail");
+    assert_eq!(
+        store.outbox_counts().unwrap().queued,
+        3,
+        "rows must wait, not fail"
+    );
 
     let receiver = Receiver::start_at(addr).await;
-    assert!(receiver.wait_for(3, Duration::from_secs(30)).await, "got {}", receiver.count());
+    assert!(
+        receiver.wait_for(3, Duration::from_secs(30)).await,
+        "got {}",
+        receiver.count()
+    );
     assert!(drained(&store, Duration::from_secs(5)).await);
     handle.shutdown().await;
     let delivered = store
-        .deliveries(&DeliveryFilter { result: Some(AttemptResult::Delivered), ..Default::default() })
+        .deliveries(&DeliveryFilter {
+            result: Some(AttemptResult::Delivered),
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(delivered.len(), 3);
     // Rows to one target go in order: the head row took the refusals, the rest waited behind it.
@@ -163,7 +189,11 @@ async fn a_400_fails_the_row_after_one_attempt_with_status_and_body() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("state.db")).unwrap();
     let receiver = Receiver::scripted(Box::new(|_, _| {
-        (StatusCode::BAD_REQUEST, r#"{"error":"field 'severity' is required"}"#).into_response()
+        (
+            StatusCode::BAD_REQUEST,
+            r#"{"error":"field 'severity' is required"}"#,
+        )
+            .into_response()
     }))
     .await;
     let mut worker = Worker::new(store.clone());
@@ -180,7 +210,10 @@ async fn a_400_fails_the_row_after_one_attempt_with_status_and_body() {
     assert_eq!(failed[0].attempts, 1);
     let reason = failed[0].last_error.clone().unwrap();
     assert_eq!(reason.word, "http 400");
-    assert_eq!(reason.detail.as_deref(), Some(r#"{"error":"field 'severity' is required"}"#));
+    assert_eq!(
+        reason.detail.as_deref(),
+        Some(r#"{"error":"field 'severity' is required"}"#)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,7 +222,12 @@ async fn a_429_waits_for_retry_after_and_does_not_count_as_an_attempt() {
     let store = Store::open(&dir.path().join("state.db")).unwrap();
     let receiver = Receiver::scripted(Box::new(|n, _| {
         if n == 0 {
-            (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "2")], "slow down").into_response()
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "2")],
+                "slow down",
+            )
+                .into_response()
         } else {
             (StatusCode::OK, "ok").into_response()
         }
@@ -205,7 +243,10 @@ async fn a_429_waits_for_retry_after_and_does_not_count_as_an_attempt() {
     let requests = receiver.requests.lock().unwrap().clone();
     assert_eq!(requests.len(), 2);
     let gap = requests[1].at - requests[0].at;
-    assert!(gap >= Duration::from_secs(2), "retried after {gap:?}, before Retry-After ended");
+    assert!(
+        gap >= Duration::from_secs(2),
+        "retried after {gap:?}, before Retry-After ended"
+    );
     let log = store.deliveries(&DeliveryFilter::default()).unwrap();
     let (delivered, limited) = (&log[0], &log[1]);
     assert_eq!(limited.result, AttemptResult::RateLimited);

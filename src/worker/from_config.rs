@@ -31,7 +31,7 @@ pub enum BuildError {
 pub struct Built {
     pub formatters: BTreeMap<String, Arc<dyn Formatter>>,
     pub notifiers: BTreeMap<String, Arc<dyn Notifier>>,
-    pub services: Vec<(Box<dyn Service>, bool)>,
+    pub services: super::ServiceList,
 }
 
 /// HTTP settings every notifier shares (`[network]`).

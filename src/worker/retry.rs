@@ -99,7 +99,7 @@ pub fn decide(
 fn expire(mut reason: Reason, settings: &DeliverySettings, attempts: u32) -> Reason {
     reason.hint = Some(format!(
         "gave up after {attempts} attempts: older than max_age ({}); press R to retry once fixed",
-        crate::text::human_duration(settings.max_age)
+        crate::config::format_duration(settings.max_age)
     ));
     reason
 }

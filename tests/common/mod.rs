@@ -49,7 +49,10 @@ impl Receiver {
     /// Start on a given address (a port that refused connections until now).
     pub async fn start_at(addr: SocketAddr) -> Receiver {
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-        Self::serve(listener, Box::new(|_, _| (StatusCode::OK, "ok").into_response()))
+        Self::serve(
+            listener,
+            Box::new(|_, _| (StatusCode::OK, "ok").into_response()),
+        )
     }
 
     fn serve(listener: tokio::net::TcpListener, script: Script) -> Receiver {
@@ -97,7 +100,12 @@ impl Receiver {
     }
 
     pub fn bodies(&self) -> Vec<serde_json::Value> {
-        self.requests.lock().unwrap().iter().map(|r| r.body.clone()).collect()
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.body.clone())
+            .collect()
     }
 
     /// Alert keys of every request, in arrival order (single alerts and digests).
@@ -149,7 +157,11 @@ pub fn real_alerts(n: usize, service: &str) -> Vec<Alert> {
             o.score = Some(if indicator.to_ids { 8.0 } else { 5.0 });
             o.sources = vec![report.publisher.to_string()];
             o.tags = report.malware.clone();
-            o.url = Some(ThreatObject::ui_url("https://threatq.example.net", &ObjectKind::Indicator, id));
+            o.url = Some(ThreatObject::ui_url(
+                "https://threatq.example.net",
+                &ObjectKind::Indicator,
+                id,
+            ));
             Alert::new(service, NotificationType::Watchlist, o)
         })
         .collect()

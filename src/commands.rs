@@ -1,0 +1,7 @@
+//! The command-line tools behind `main.rs`: each takes a loaded config and returns the exit
+//! code, printing its own output.
+
+pub mod check;
+pub mod init;
+pub mod run;
+pub mod status;

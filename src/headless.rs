@@ -1,0 +1,79 @@
+//! The worker's events as plain lines, for `run` under systemd and `demo --headless`: one line
+//! per run and per delivery outcome, with every string from outside made safe for a terminal.
+
+use chrono::Local;
+
+use crate::store::AttemptResult;
+use crate::text::sanitize_for_terminal;
+use crate::worker::WorkerEvent;
+
+/// How much to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Runs, failures and retries (a service log).
+    Quiet,
+    /// Also every delivery (the demo).
+    Deliveries,
+}
+
+/// The line for an event, or `None` for events not worth a line.
+pub fn event_line(event: &WorkerEvent, verbosity: Verbosity) -> Option<String> {
+    let now = Local::now().format("%H:%M:%S");
+    let line = match event {
+        WorkerEvent::RunFinished {
+            service, result, ..
+        } => match result {
+            Ok(q) => format!(
+                "{now} {}: run ok — {} queued message(s) for {} new alert(s){}",
+                sanitize_for_terminal(service),
+                q.rows,
+                q.alerts,
+                if q.already_queued > 0 {
+                    format!(", {} already sent", q.already_queued)
+                } else {
+                    String::new()
+                }
+            ),
+            Err(e) => format!(
+                "{now} {}: run FAILED — {}",
+                sanitize_for_terminal(service),
+                sanitize_for_terminal(e)
+            ),
+        },
+        WorkerEvent::Delivery(d) => {
+            let what = sanitize_for_terminal(&d.summary);
+            let route = format!(
+                "{} → {}",
+                sanitize_for_terminal(&d.notifier),
+                sanitize_for_terminal(&d.target)
+            );
+            let reason = d
+                .reason
+                .as_ref()
+                .map(|r| sanitize_for_terminal(&r.to_string()).into_owned())
+                .unwrap_or_default();
+            match d.result {
+                AttemptResult::Delivered if verbosity == Verbosity::Deliveries => format!(
+                    "{now} {route}: delivered {what} ({} ms)",
+                    d.latency.as_millis()
+                ),
+                AttemptResult::Delivered => return None,
+                AttemptResult::Failed => {
+                    format!("{now} {route}: FAILED {what} — {reason} (row {})", d.row_id)
+                }
+                AttemptResult::Retrying => format!(
+                    "{now} {route}: will retry {what} — {reason} (attempt {})",
+                    d.attempts
+                ),
+                AttemptResult::RateLimited => {
+                    format!("{now} {route}: rate limited, waiting — {what}")
+                }
+            }
+        }
+        WorkerEvent::Warning { message } => {
+            format!("{now} warning: {}", sanitize_for_terminal(message))
+        }
+        _ => return None,
+    };
+    Some(line)
+}
