@@ -1,11 +1,20 @@
 //! `plain`: a few lines of plain text per alert, for webhooks and logs. Indicator values are
-//! defanged; the ThreatQ link is left live (it is the one link meant to be followed).
+//! defanged, and links in other text too; the ThreatQ link is left live (it is the one link
+//! meant to be followed). Values cannot forge lines, and `<` `>` in them are shown as `‹` `›`,
+//! so the text stays harmless even where a chat client reads `<!channel>` as a mention.
 
 use std::fmt::Write as _;
 
 use crate::alert::{Alert, MessageData, ObjectKind};
 use crate::formatter::{FormatError, Formatter, Message};
-use crate::text::defang;
+use crate::text::truncate;
+
+use super::severity::Severity;
+pub use super::severity::format_score;
+use super::untrusted::{object_value, prose_line};
+
+/// Descriptions are cut to this many characters: the text is a summary, the link has the rest.
+const DESCRIPTION_CHARS: usize = 500;
 
 #[derive(Debug, Clone)]
 pub struct PlainFormatter {
@@ -63,6 +72,13 @@ fn write_alert(out: &mut String, alert: &Alert) {
     if let Some(status) = &o.status {
         facts.push(format!("status {}", one_line(status)));
     }
+    if let Some(t) = o
+        .object_type
+        .as_ref()
+        .filter(|_| o.kind != ObjectKind::Indicator)
+    {
+        facts.push(format!("type {}", one_line(t)));
+    }
     if let Some(tlp) = &o.tlp {
         facts.push(format!("TLP {}", one_line(tlp)));
     }
@@ -73,6 +89,13 @@ fn write_alert(out: &mut String, alert: &Alert) {
         facts.push(format!("changed: {}", changes.join(", ")));
     }
     let _ = writeln!(out, "{}", facts.join(" · "));
+    if let Some(description) = o.description.as_deref().filter(|d| !d.trim().is_empty()) {
+        let _ = writeln!(
+            out,
+            "{}",
+            one_line(&truncate(description, DESCRIPTION_CHARS))
+        );
+    }
     if !o.sources.is_empty() {
         let _ = writeln!(out, "sources: {}", list(&o.sources));
     }
@@ -99,28 +122,22 @@ fn write_alert(out: &mut String, alert: &Alert) {
 /// `indicator FQDN usacia[.]websecexp[.]com (score 6)`
 fn write_headline(out: &mut String, alert: &Alert) {
     let o = &alert.object;
-    let value = if o.kind == ObjectKind::Indicator {
-        defang(&o.value).into_owned()
-    } else {
-        o.value.clone()
-    };
     let _ = write!(out, "{}", o.kind);
-    if let Some(t) = &o.object_type {
+    if let Some(t) = o
+        .object_type
+        .as_ref()
+        .filter(|_| o.kind == ObjectKind::Indicator)
+    {
         let _ = write!(out, " {}", one_line(t));
     }
-    let _ = write!(out, " {}", one_line(&value));
+    let _ = write!(out, " {}", harmless(&object_value(&o.kind, &o.value)));
     if let Some(score) = o.score {
-        let _ = write!(out, " (score {})", format_score(score));
-    }
-}
-
-/// A score as people write it: `8`, `6.5`.
-pub fn format_score(score: f64) -> String {
-    if score.fract() == 0.0 {
-        format!("{score:.0}")
-    } else {
-        let s = format!("{score:.2}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+        let _ = write!(
+            out,
+            " (score {}, {})",
+            format_score(score),
+            Severity::from_score(score)
+        );
     }
 }
 
@@ -132,12 +149,19 @@ fn list(items: &[String]) -> String {
         .join(", ")
 }
 
-/// Line breaks and other control characters inside a value would break the layout (and could
-/// forge lines in a log): each becomes a space.
+/// Untrusted text on one line: linkable tokens defanged, control characters as spaces (a value
+/// cannot forge a line in a log), and harmless in chat.
 fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    harmless(&prose_line(s))
+}
+
+/// `<` and `>` as look-alikes, so no chat client can read a value as a mention or a link.
+fn harmless(s: &str) -> String {
+    if s.contains(['<', '>']) {
+        s.replace('<', "‹").replace('>', "›")
+    } else {
+        s.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -162,7 +186,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             m.text,
-            "[watchlist] indicator URL hxxp://aax[.]me/0b152 (score 6.5)\n\
+            "[watchlist] indicator URL hxxp://aax[.]me/0b152 (score 6.5, medium)\n\
              changed: score\n\
              sources: Citizen Lab\n\
              service: watchlist\n\
@@ -184,8 +208,9 @@ mod tests {
 
     #[test]
     fn a_digest_lists_its_page_and_numbers_it() {
-        let alerts: Vec<Alert> = (0..3)
-            .map(|i| alert(&format!("{i}.example.org"), 3.0))
+        let alerts: Vec<Alert> = crate::sim::data::indicators()
+            .take(3)
+            .map(|(_, indicator)| alert(&indicator.value, 3.0))
             .collect();
         let data = MessageData::Digest(Digest {
             service: "watchlist".into(),
@@ -197,15 +222,23 @@ mod tests {
         });
         let m = PlainFormatter::new("plain").format_data(&data).unwrap();
         assert!(m.text.starts_with(
-            "[watchlist] watchlist: 5 alerts (2/2)\n- indicator URL 0[.]example[.]org"
+            "[watchlist] watchlist: 5 alerts (2/2)\n- indicator URL usacia[.]websecexp[.]com (score 3, low)"
         ));
         assert_eq!(m.text.lines().count(), 4);
     }
 
     #[test]
-    fn scores_read_as_people_write_them() {
-        assert_eq!(format_score(8.0), "8");
-        assert_eq!(format_score(6.5), "6.5");
-        assert_eq!(format_score(6.25), "6.25");
+    fn a_value_cannot_mention_or_link_in_a_chat_that_reads_it() {
+        let mut a = alert("<!channel> <http://aax.me|click>", 9.0);
+        a.object.sources = vec!["<@U024BE7LH>".into()];
+        let m = PlainFormatter::new("plain")
+            .format_data(&MessageData::single(a))
+            .unwrap();
+        assert!(!m.text.contains("<!") && !m.text.contains("<@") && !m.text.contains("<http"));
+        assert!(
+            m.text.contains("‹!channel› ‹hxxp://aax[.]me|click›"),
+            "{}",
+            m.text
+        );
     }
 }
