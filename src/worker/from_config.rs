@@ -4,11 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::{
-    Config, FormatterConfig, FormatterKind, NotifierConfig, NotifierKind, ServiceConfig,
-};
+use crate::config::{Config, FormatterConfig, NotifierConfig, NotifierKind, ServiceConfig};
 use crate::formatter::Formatter;
-use crate::formatters::PlainFormatter;
+use crate::formatters::{self, PlainFormatter, SlackBlocksFormatter};
 use crate::http::ClientOptions;
 use crate::notifier::Notifier;
 use crate::notifiers::WebhookNotifier;
@@ -46,21 +44,19 @@ pub fn client_options(config: &Config) -> ClientOptions {
 }
 
 pub fn build_formatter(config: &FormatterConfig) -> Result<Arc<dyn Formatter>, BuildError> {
-    match &config.kind {
-        FormatterKind::Plain => Ok(Arc::new(PlainFormatter::new(&config.name))),
-        other => Err(BuildError::Formatter {
-            name: config.name.clone(),
-            message: format!("kind `{}` is not available in this build", other.as_str()),
-        }),
-    }
+    formatters::build(config).map_err(|e| BuildError::Formatter {
+        name: config.name.clone(),
+        message: e.to_string(),
+    })
 }
 
-/// The formatter a notifier uses when its config names none.
+/// The formatter a notifier uses when its config names none: Block Kit for Slack, plain text
+/// for webhooks.
 fn default_formatter(kind: &NotifierKind) -> Arc<dyn Formatter> {
     match kind {
         NotifierKind::Webhook { .. } => Arc::new(PlainFormatter::new("plain")),
         NotifierKind::Slack { .. } | NotifierKind::SlackWebhook { .. } => {
-            Arc::new(PlainFormatter::new("plain"))
+            Arc::new(SlackBlocksFormatter::new("slack-blocks", None))
         }
     }
 }
