@@ -90,6 +90,7 @@ pub mod sim;
 pub mod slack;
 pub mod store;
 pub mod text;
+pub mod tui;
 pub mod worker;
 
 pub use alert::{Alert, AlertKey, Field, MessageData, NotificationType, ObjectKind, ThreatObject};

@@ -6,5 +6,6 @@ pub mod blocks;
 pub mod emoji;
 pub mod limits;
 pub mod mrkdwn;
+pub mod payload;
 pub mod render;
 pub mod validate;

@@ -19,6 +19,9 @@ use super::{Worker, WorkerOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// A template that does not compile: the error names the template, line and column.
+    #[error(transparent)]
+    Template(crate::formatter::FormatError),
     #[error("formatter '{name}': {message}")]
     Formatter { name: String, message: String },
     #[error("notifier '{name}': {message}")]
@@ -56,7 +59,7 @@ pub fn build_formatter(config: &FormatterConfig) -> Result<Arc<dyn Formatter>, B
 }
 
 /// The formatter a notifier uses when its config names none.
-fn default_formatter(kind: &NotifierKind) -> Arc<dyn Formatter> {
+pub fn default_formatter(kind: &NotifierKind) -> Arc<dyn Formatter> {
     match kind {
         NotifierKind::Webhook { .. } => Arc::new(PlainFormatter::new("plain")),
         NotifierKind::Slack { .. } | NotifierKind::SlackWebhook { .. } => {
