@@ -160,39 +160,49 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// `?`: every binding, grouped by where it applies, from the same table the keys use; then
-/// any warnings collected at start.
+/// any warnings collected at start. Two columns when the terminal is wide enough.
 fn help(app: &App, area: Rect, buf: &mut Buffer, scroll: u16) {
-    let rect = centered(area, 78, area.height.saturating_sub(2));
+    let wide = area.width >= 110;
+    let rect = centered(area, if wide { area.width.saturating_sub(6).min(150) } else { 78 }, area.height.saturating_sub(2));
     Clear.render(rect, buf);
-    let block = frame(app, "Keys — ? or Esc to close");
+    let block = frame(app, "Keys — ? or Esc to close, ↑/↓ to scroll");
     let inner = block.inner(rect);
     block.render(rect, buf);
-    let mut lines = Vec::new();
-    for scope in [Scope::Services, Scope::Attached, Scope::Preview, Scope::Deliveries, Scope::Editor, Scope::Global] {
+    let section = |scope: Scope| -> Vec<Line<'static>> {
         let bindings: Vec<_> = app.keymap.bindings.iter().filter(|b| b.scope == scope).collect();
-        if bindings.is_empty() {
-            continue;
-        }
-        lines.push(Line::styled(scope.title(), app.theme.style(Role::Title)));
+        let mut lines = vec![Line::styled(scope.title(), app.theme.style(Role::Title))];
         for b in bindings {
             let keys: Vec<String> = b.keys.iter().map(|k| k.to_string()).collect();
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<16}", keys.join(" ")), app.theme.style(Role::Key)),
+                Span::styled(format!("  {:<14}", keys.join(" ")), app.theme.style(Role::Key)),
                 Span::styled(b.description, app.theme.style(Role::Text)),
             ]));
         }
         lines.push(Line::raw(""));
-    }
-    lines.push(Line::styled(
-        "Keys can be changed in the config's [keys] table: action = \"key\" (names: toggle, run_now, attach, …).",
+        lines
+    };
+    let mut left: Vec<Line> = [Scope::Services, Scope::Attached, Scope::Preview, Scope::Deliveries]
+        .into_iter()
+        .flat_map(section)
+        .collect();
+    let mut right: Vec<Line> = [Scope::Editor, Scope::Global].into_iter().flat_map(section).collect();
+    right.push(Line::styled(
+        "Change keys in the config's [keys] table: action = \"key\" (toggle, run_now, attach, detach, formatter, send_test, edit, json, retry, filter, quit, …).",
         app.theme.style(Role::Muted),
     ));
     if !app.warnings.is_empty() {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled("Warnings", app.theme.style(Role::Warn)));
+        right.push(Line::raw(""));
+        right.push(Line::styled("Warnings", app.theme.style(Role::Warn)));
         for w in &app.warnings {
-            lines.push(Line::styled(format!("  ! {}", clean(w)), app.theme.style(Role::Warn)));
+            right.push(Line::styled(format!("  ! {}", clean(w)), app.theme.style(Role::Warn)));
         }
     }
-    Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((scroll, 0)).render(inner, buf);
+    if wide {
+        let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).spacing(2).areas(inner);
+        Paragraph::new(left).wrap(Wrap { trim: false }).scroll((scroll, 0)).render(l, buf);
+        Paragraph::new(right).wrap(Wrap { trim: false }).scroll((scroll, 0)).render(r, buf);
+    } else {
+        left.append(&mut right);
+        Paragraph::new(left).wrap(Wrap { trim: false }).scroll((scroll, 0)).render(inner, buf);
+    }
 }
