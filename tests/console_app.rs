@@ -282,3 +282,120 @@ fn help_lists_every_binding_from_the_key_table() {
     c.keys("<esc>");
     assert!(c.app.overlay.is_none());
 }
+
+/// Values an attacker controls (a ThreatQ indicator, a Slack error answer) as they may arrive.
+fn hostile_strings() -> Vec<String> {
+    vec![
+        "\u{1b}[31mred\u{1b}[0m.evil-domain.com".into(),
+        "\u{1b}]52;c;ZXZpbA==\u{7}clipboard.example.org".into(),
+        "\u{1b}]0;pwned title\u{7}".into(),
+        "\u{202e}moc.elgoog\u{202c}".into(),
+        "zero\u{200b}width\u{feff}".into(),
+        "bell\u{7}\u{8}\u{7f}c1\u{9b}31m".into(),
+        "rule apt_x {\r\n  strings: $a = \"C:\\\\Windows\\\\System32\\\\evil.dll\"\r\n  condition: $a\r\n}".into(),
+        "<!channel> R&D <@U0123>".into(),
+        "x".repeat(100_000),
+    ]
+}
+
+#[test]
+fn nothing_from_outside_reaches_a_cell_with_a_control_character() {
+    use tq_alerts::alert::{Alert, NotificationType, ObjectKind, ThreatObject};
+    use tq_alerts::notifier::Reason;
+    use tq_alerts::store::{AttemptResult, DeliveryRecord, PollCommit, Route};
+
+    let mut c = Console::start(120, 40);
+    let store = c.app.store.clone();
+    let alerts: Vec<Alert> = hostile_strings()
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let mut o = ThreatObject::new(ObjectKind::Indicator, 900 + i as u64, value.clone());
+            o.object_type = Some(value.chars().take(40).collect());
+            o.sources = vec![value.chars().take(60).collect()];
+            Alert::new("high-score-iocs", NotificationType::DataCollection, o)
+        })
+        .collect();
+    store
+        .commit_poll(PollCommit {
+            service: "high-score-iocs",
+            notification_type: NotificationType::DataCollection,
+            cursor: None,
+            snapshots: &[],
+            alerts: &alerts,
+            routes: &[Route { notifier: "soar-hook".into(), targets: vec!["soar.soc.internal".into()], digest_threshold: 100, digest_size: 20 }],
+        })
+        .unwrap();
+    for value in hostile_strings() {
+        store
+            .log_delivery(&DeliveryRecord {
+                id: 0,
+                row_id: Some(1),
+                at: chrono::Utc::now(),
+                service: "high-score-iocs".into(),
+                notifier: "soar-hook".into(),
+                target: value.chars().take(50).collect(),
+                result: AttemptResult::Failed,
+                attempts: 1,
+                status: Some(400),
+                reason: Some(Reason::new(value.chars().take(30).collect::<String>()).detail(value.clone()).hint(value.chars().take(80).collect::<String>())),
+                payload: Some(serde_json::json!({ "text": value }).to_string()),
+                receipt: None,
+                latency_ms: 3,
+                summary: value.chars().take(200).collect(),
+            })
+            .unwrap();
+    }
+    c.app.reload_deliveries();
+    // The second service, its webhook notifier (plain text preview of the hostile alerts).
+    c.keys("j<tab>j");
+    c.app.refresh_preview();
+    let mut screens = Vec::new();
+    for _ in 0..5 {
+        screens.push(c.draw().clone());
+        c.keys("]<tab>");
+    }
+    c.keys("5<enter>");
+    screens.push(c.draw().clone());
+    c.keys("<esc>3J");
+    screens.push(c.draw().clone());
+    for buffer in &screens {
+        for cell in &buffer.content {
+            for ch in cell.symbol().chars() {
+                let code = ch as u32;
+                assert!(
+                    !(code < 0x20 || (0x7f..=0x9f).contains(&code)),
+                    "control character U+{code:04X} reached the terminal"
+                );
+            }
+        }
+    }
+    // The bidi override is shown, not obeyed.
+    let all: String = screens.iter().flat_map(|b| b.content.iter().map(|c| c.symbol().to_string())).collect();
+    assert!(all.contains("U+202E"), "bidi override made visible");
+}
+
+#[test]
+fn mono_keeps_selection_and_errors_visible_without_colour() {
+    use ratatui::style::{Color, Modifier};
+    let mut c = Console::with_theme(120, 40, Theme::mono(), None);
+    c.keys("<space>"); // a notice line appears; the row stays selected
+    c.app.update(Event::Worker(tq_alerts::worker::WorkerEvent::Warning { message: "ThreatQ rejected the credentials".into() }));
+    let buffer = c.draw().clone();
+    let mut reversed = 0;
+    for cell in &buffer.content {
+        assert!(cell.fg == Color::Reset || cell.fg == Color::default(), "colour used in mono: {cell:?}");
+        assert!(cell.bg == Color::Reset || cell.bg == Color::default(), "colour used in mono: {cell:?}");
+        if cell.modifier.contains(Modifier::REVERSED) {
+            reversed += 1;
+        }
+    }
+    assert!(reversed > 10, "the selected row is shown in reverse");
+    // Symbols carry state: off is ○, on is ●; a warning is marked `!` and bold.
+    let screen = c.screen();
+    assert!(screen.contains("○ off"));
+    let notice_row = buffer.area.height - 2;
+    let mark = &buffer[(1, notice_row)];
+    assert_eq!(mark.symbol(), "!");
+    assert!(mark.modifier.contains(Modifier::BOLD), "{mark:?}");
+}
