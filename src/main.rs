@@ -21,6 +21,15 @@ struct Cli {
     /// The config file (default: $TQ_ALERTS_CONFIG, then $XDG_CONFIG_HOME/tq-alerts/config.toml)
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Console theme: default, light, high-contrast, mono, nightwatch, or a theme file
+    #[arg(long, value_name = "NAME")]
+    theme: Option<String>,
+    /// No colours (the mono theme); also when NO_COLOR is set
+    #[arg(long)]
+    no_color: bool,
+    /// Look, but change nothing (no worker runs in this console)
+    #[arg(long)]
+    read_only: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -77,8 +86,8 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            eprintln!("the console is not part of this build yet; see `tq-alerts-tui --help`");
-            Ok(ExitCode::from(2))
+            let (theme, no_color, read_only) = (cli.theme, cli.no_color, cli.read_only);
+            with_config(&cli.config, |config| console(config, theme, no_color, read_only))
         }
     };
     match result {
@@ -114,6 +123,26 @@ fn with_config(
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+fn console(
+    config: Config,
+    theme: Option<String>,
+    no_color: bool,
+    read_only: bool,
+) -> anyhow::Result<ExitCode> {
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!("the console needs a terminal; for scripts and systemd use `tq-alerts-tui run`");
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(tq_alerts::tui::run(tq_alerts::tui::ConsoleOptions {
+        config,
+        theme,
+        no_color,
+        read_only,
+        env: std::sync::Arc::new(ProcessEnv),
+    }))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {

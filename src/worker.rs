@@ -8,6 +8,7 @@ pub mod from_config;
 pub mod pacer;
 pub mod retry;
 mod scheduler;
+pub mod send_test;
 mod sender;
 
 use std::collections::{BTreeMap, HashMap};

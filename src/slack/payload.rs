@@ -1,54 +1,51 @@
-//! The bodies Slack receives for a message, built in one place: the `slack` notifier posts
-//! [`chat_post_message`], the `slack-webhook` notifier [`incoming_webhook`], and `preview
-//! --format json` prints the same bytes (PRODUCT.md §5, §6.4).
+//! The request bodies Slack receives, built in one place: the `slack` notifier sends exactly
+//! these bytes and `preview --format json` and the console show exactly these bytes.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::formatter::Message;
+
+/// `chat.postMessage` for `channel` (an id at send time): always a `text` fallback, never
+/// `link_names` or `parse`, and no unfurling (an indicator must not be fetched by Slack).
+pub fn chat_post_message(channel: &str, message: &Message) -> Value {
+    let mut body = Map::new();
+    body.insert("channel".into(), json!(channel));
+    insert_content(&mut body, message);
+    body.insert("unfurl_links".into(), json!(false));
+    body.insert("unfurl_media".into(), json!(false));
+    Value::Object(body)
+}
+
+/// An incoming webhook's body: the channel is fixed by the webhook itself.
+pub fn incoming_webhook(message: &Message) -> Value {
+    let mut body = Map::new();
+    insert_content(&mut body, message);
+    body.insert("unfurl_links".into(), json!(false));
+    body.insert("unfurl_media".into(), json!(false));
+    Value::Object(body)
+}
 
 /// The message alone: `text` (always), `blocks` and `attachments` when the formatter made
 /// them. This is what the validator checks and the terminal renderer draws.
 pub fn message_body(message: &Message) -> Value {
-    Value::Object(message_fields(message))
+    let mut body = Map::new();
+    insert_content(&mut body, message);
+    Value::Object(body)
 }
 
-fn message_fields(message: &Message) -> Map<String, Value> {
-    let mut body = Map::new();
-    body.insert("text".into(), Value::String(message.text.clone()));
+fn insert_content(body: &mut Map<String, Value>, message: &Message) {
+    body.insert("text".into(), json!(message.text));
     if let Some(blocks) = &message.blocks {
         body.insert("blocks".into(), blocks.clone());
     }
     if let Some(attachments) = &message.attachments {
         body.insert("attachments".into(), attachments.clone());
     }
-    body
-}
-
-/// The JSON body of `chat.postMessage` to `channel` (an id): `channel`, `text`, `blocks`,
-/// `attachments`, and unfurling off, so Slack previews no link. Never `link_names` or `parse`:
-/// Slack then reads only the `<…>` sequences the formatter wrote, and values are escaped.
-pub fn chat_post_message(channel: &str, message: &Message) -> Value {
-    let mut body = Map::new();
-    body.insert("channel".into(), Value::String(channel.to_owned()));
-    body.extend(message_fields(message));
-    body.insert("unfurl_links".into(), Value::Bool(false));
-    body.insert("unfurl_media".into(), Value::Bool(false));
-    Value::Object(body)
-}
-
-/// The JSON body posted to an incoming webhook: the message with unfurling off (the webhook's
-/// channel is fixed, so there is none).
-pub fn incoming_webhook(message: &Message) -> Value {
-    let mut body = message_fields(message);
-    body.insert("unfurl_links".into(), Value::Bool(false));
-    body.insert("unfurl_media".into(), Value::Bool(false));
-    Value::Object(body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn a_post_carries_channel_text_blocks_and_no_unfurling_and_never_parse() {
@@ -67,10 +64,10 @@ mod tests {
 
     #[test]
     fn a_text_only_message_has_no_blocks_key() {
-        let body = incoming_webhook(&Message::text("plain"));
         assert_eq!(
-            body,
+            incoming_webhook(&Message::text("plain")),
             json!({"text": "plain", "unfurl_links": false, "unfurl_media": false})
         );
+        assert_eq!(message_body(&Message::text("plain")), json!({"text": "plain"}));
     }
 }

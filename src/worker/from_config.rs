@@ -17,6 +17,9 @@ use super::{Worker, WorkerOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// A template that does not compile: the error names the template, line and column.
+    #[error(transparent)]
+    Template(crate::formatter::FormatError),
     #[error("formatter '{name}': {message}")]
     Formatter { name: String, message: String },
     #[error("notifier '{name}': {message}")]
@@ -44,15 +47,12 @@ pub fn client_options(config: &Config) -> ClientOptions {
 }
 
 pub fn build_formatter(config: &FormatterConfig) -> Result<Arc<dyn Formatter>, BuildError> {
-    formatters::build(config).map_err(|e| BuildError::Formatter {
-        name: config.name.clone(),
-        message: e.to_string(),
-    })
+    formatters::build(config).map_err(BuildError::Template)
 }
 
 /// The formatter a notifier uses when its config names none: Block Kit for Slack, plain text
 /// for webhooks.
-fn default_formatter(kind: &NotifierKind) -> Arc<dyn Formatter> {
+pub fn default_formatter(kind: &NotifierKind) -> Arc<dyn Formatter> {
     match kind {
         NotifierKind::Webhook { .. } => Arc::new(PlainFormatter::new("plain")),
         NotifierKind::Slack { .. } | NotifierKind::SlackWebhook { .. } => {

@@ -19,6 +19,7 @@ use tq_alerts::service::{Poll, PollContext, Service, ServiceError};
 #[derive(Debug, Clone)]
 pub struct Received {
     pub at: Instant,
+    pub uri: axum::http::Uri,
     pub headers: HeaderMap,
     pub body: serde_json::Value,
 }
@@ -64,11 +65,12 @@ impl Receiver {
             shutdown: Arc::new(tokio::sync::Notify::new()),
         };
         let state = receiver.clone();
-        let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
             let state = state.clone();
             async move {
                 let received = Received {
                     at: Instant::now(),
+                    uri,
                     headers,
                     body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
                 };
