@@ -3,5 +3,6 @@
 
 pub mod check;
 pub mod init;
+pub mod preview;
 pub mod run;
 pub mod status;

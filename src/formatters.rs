@@ -3,6 +3,7 @@
 //! makes one from its configuration.
 
 pub mod plain;
+pub mod samples;
 pub mod severity;
 pub mod slack_blocks;
 pub mod template;

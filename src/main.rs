@@ -6,9 +6,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{ArgGroup, CommandFactory, Parser, Subcommand, ValueEnum};
 use tq_alerts::commands;
 use tq_alerts::config::{self, Config, ProcessEnv};
+use tq_alerts::slack::render::PreviewFormat;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -53,6 +54,26 @@ enum Command {
         #[arg(long, value_name = "ID|all")]
         retry: Option<String>,
     },
+    /// Show the message a formatter makes for an alert, or draw a Slack message payload
+    #[command(group(ArgGroup::new("what").required(true).args(["formatter", "payload"])))]
+    Preview {
+        /// A formatter of the config, or the built-in `slack-blocks` or `plain`
+        #[arg(long, value_name = "NAME")]
+        formatter: Option<String>,
+        /// The alert: a ThreatQ object, or a JSON array of them for a digest (`-` reads
+        /// standard input); without it, the built-in samples
+        #[arg(long, value_name = "FILE|-", requires = "formatter")]
+        alert: Option<PathBuf>,
+        /// Draw a Slack message payload (Block Kit JSON; `-` reads standard input)
+        #[arg(long, value_name = "FILE|-")]
+        payload: Option<PathBuf>,
+        /// text or ansi: drawn as Slack draws it; json: the exact request body
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Columns of the drawing
+        #[arg(long, value_name = "N", default_value_t = 80, value_parser = clap::value_parser!(u16).range(20..=1000))]
+        width: u16,
+    },
     /// Write a commented starter config
     Init {
         /// Where to write it (default: $XDG_CONFIG_HOME/tq-alerts/config.toml)
@@ -65,6 +86,14 @@ enum Command {
     },
 }
 
+/// How `preview` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Ansi,
+    Json,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -75,6 +104,29 @@ fn main() -> ExitCode {
         Some(Command::Status { json, retry }) => with_config(&cli.config, |cfg| {
             commands::run::status(cfg, json, retry.as_deref())
         }),
+        Some(Command::Preview {
+            formatter,
+            alert,
+            payload,
+            format,
+            width,
+        }) => {
+            let options = commands::preview::PreviewOptions {
+                format: match format {
+                    Format::Text => PreviewFormat::Text,
+                    Format::Ansi => PreviewFormat::Ansi,
+                    Format::Json => PreviewFormat::Json,
+                },
+                width,
+            };
+            match (formatter, payload) {
+                (Some(name), _) => with_config(&cli.config, |cfg| {
+                    commands::preview::formatter(&cfg, &name, alert.as_deref(), options)
+                }),
+                (None, Some(path)) => commands::preview::payload(&path, options),
+                (None, None) => unreachable!("clap requires --formatter or --payload"),
+            }
+        }
         Some(Command::Init { file }) => init(file),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(
@@ -87,7 +139,9 @@ fn main() -> ExitCode {
         }
         None => {
             let (theme, no_color, read_only) = (cli.theme, cli.no_color, cli.read_only);
-            with_config(&cli.config, |config| console(config, theme, no_color, read_only))
+            with_config(&cli.config, |config| {
+                console(config, theme, no_color, read_only)
+            })
         }
     };
     match result {
@@ -132,7 +186,9 @@ fn console(
     read_only: bool,
 ) -> anyhow::Result<ExitCode> {
     if !std::io::stdout().is_terminal() {
-        anyhow::bail!("the console needs a terminal; for scripts and systemd use `tq-alerts-tui run`");
+        anyhow::bail!(
+            "the console needs a terminal; for scripts and systemd use `tq-alerts-tui run`"
+        );
     }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(tq_alerts::tui::run(tq_alerts::tui::ConsoleOptions {
