@@ -15,6 +15,8 @@ use super::untrusted::{object_value, prose_line};
 
 /// Descriptions are cut to this many characters: the text is a summary, the link has the rest.
 const DESCRIPTION_CHARS: usize = 500;
+/// Values are cut to this many characters (a webhook's `alert` JSON carries them whole).
+const VALUE_CHARS: usize = 2000;
 
 #[derive(Debug, Clone)]
 pub struct PlainFormatter {
@@ -130,7 +132,8 @@ fn write_headline(out: &mut String, alert: &Alert) {
     {
         let _ = write!(out, " {}", one_line(t));
     }
-    let _ = write!(out, " {}", harmless(&object_value(&o.kind, &o.value)));
+    let value = truncate(&o.value, VALUE_CHARS);
+    let _ = write!(out, " {}", harmless(&object_value(&o.kind, &value)));
     if let Some(score) = o.score {
         let _ = write!(
             out,

@@ -244,20 +244,18 @@ fn lead_text(layout: Layout, alert: &Alert, label: &str) -> String {
     text
 }
 
-/// An object's value in mrkdwn within `budget`: an indicator in a code span (a block of
-/// preformatted text when it spans lines, as a YARA rule does), defanged; a title or a name as
-/// escaped text.
+/// An object's value in mrkdwn within `budget`: an indicator in a code span, defanged; a title or
+/// a name as escaped text; a value that spans lines (a YARA rule, a Snort signature) as a block
+/// of preformatted text.
 pub(crate) fn value_mrkdwn(o: &ThreatObject, budget: usize) -> String {
-    if o.kind == ObjectKind::Indicator {
-        if o.value.contains('\n') {
-            fit(&o.value, budget, |v| {
-                pre_block(&object_value_lines(&o.kind, v))
-            })
-        } else {
-            fit(&o.value, budget, |v| code_span(&object_value(&o.kind, v)))
-        }
+    if o.value.contains(['\n', '\r']) {
+        fit(&o.value, budget, |v| {
+            pre_block(&object_value_lines(&o.kind, v))
+        })
+    } else if o.kind == ObjectKind::Indicator {
+        fit(&o.value, budget, |v| code_span(&object_value(&o.kind, v)))
     } else {
-        fit(&o.value, budget, |v| mrkdwn_line(v))
+        fit(&o.value, budget, mrkdwn_line)
     }
 }
 

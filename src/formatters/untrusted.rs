@@ -4,7 +4,6 @@
 //! them for their destination (mrkdwn, plain text).
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use crate::alert::ObjectKind;
 use crate::text::{defang, sanitize_for_terminal};
@@ -46,7 +45,9 @@ pub fn prose_line(s: &str) -> String {
 }
 
 /// Prose that may span lines (a description): linkable tokens defanged, line breaks kept
-/// (`\r\n` as `\n`), other control characters dropped, direction overrides shown.
+/// (`\r\n` as `\n`), other control characters dropped, and characters that could disguise
+/// text shown (`⟨U+202E⟩`) — but not the joiners and marks right-to-left and Indic scripts
+/// need (U+200C–U+200F), which prose legitimately holds.
 pub fn prose(s: &str) -> String {
     let defanged = defang_links(s);
     let mut out = String::with_capacity(defanged.len());
@@ -61,32 +62,36 @@ pub fn prose(s: &str) -> String {
             '\n' => out.push('\n'),
             '\t' => out.push(' '),
             c if c.is_control() => {}
-            c if is_direction_override(c) => show_code_point(&mut out, c),
-            c => out.push(c),
+            '\u{200C}'..='\u{200F}' => out.push(c),
+            c => out.push_str(&sanitize_for_terminal(c.encode_utf8(&mut [0; 4]))),
         }
     }
     out
 }
 
-/// `s` on one line: every control character (line breaks, tabs, ESC, C1) becomes a space, so a
-/// value cannot forge lines in a log or a list; invisible characters are shown (`⟨U+200B⟩`).
+/// `s` on one line: a line break or other control character becomes one space (swallowing the
+/// indentation after it), so a value cannot forge lines in a log or a list and a multi-line
+/// value reads as one line; invisible characters are shown (`⟨U+200B⟩`).
 pub fn one_line(s: &str) -> String {
     if !s.chars().any(char::is_control) {
         return sanitize_for_terminal(s).into_owned();
     }
-    let spaced: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let mut spaced = String::with_capacity(s.len());
+    let mut after_control = false;
+    for c in s.chars() {
+        if c.is_control() {
+            after_control = true;
+        } else if after_control && (c == ' ' || c == '\u{a0}') {
+            // the indentation of the next line
+        } else {
+            if after_control && !spaced.is_empty() {
+                spaced.push(' ');
+            }
+            after_control = false;
+            spaced.push(c);
+        }
+    }
     sanitize_for_terminal(&spaced).into_owned()
-}
-
-fn is_direction_override(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-fn show_code_point(out: &mut String, c: char) {
-    let _ = write!(out, "⟨U+{:04X}⟩", u32::from(c));
 }
 
 /// Defang the tokens of `s` that a chat client or mail program would turn into a link — URLs
@@ -222,6 +227,7 @@ mod tests {
             object_value(&ObjectKind::Indicator, "a\nb\x1b[31m"),
             "a b [31m"
         );
+        assert_eq!(one_line("rule x\r\n{\r\n    meta:"), "rule x { meta:");
         assert_eq!(
             object_value(&ObjectKind::Adversary, "Stealth Falcon"),
             "Stealth Falcon"
@@ -234,5 +240,6 @@ mod tests {
             prose("line one\r\nline\u{1b}]0;title\u{7} two\u{202E}"),
             "line one\nline]0;title two⟨U+202E⟩"
         );
+        assert_eq!(prose("pay\u{200B}pal\ttab"), "pay⟨U+200B⟩pal tab");
     }
 }

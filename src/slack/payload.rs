@@ -68,6 +68,9 @@ mod tests {
             incoming_webhook(&Message::text("plain")),
             json!({"text": "plain", "unfurl_links": false, "unfurl_media": false})
         );
-        assert_eq!(message_body(&Message::text("plain")), json!({"text": "plain"}));
+        assert_eq!(
+            message_body(&Message::text("plain")),
+            json!({"text": "plain"})
+        );
     }
 }

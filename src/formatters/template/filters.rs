@@ -44,10 +44,25 @@ pub(crate) fn url_component(value: &str) -> String {
 }
 
 /// `<https://www.virustotal.com/gui/search/{{ object.value|url }}|VirusTotal>`: the value
-/// percent-encoded for one URL component. The result holds only letters, digits and `%-_~`, so
-/// it is marked safe: nothing in it needs escaping anywhere.
+/// percent-encoded for one URL component. Encoded, it holds only letters, digits and `%-_~`, so
+/// nothing in it needs escaping anywhere; it is kept raw until the output is complete, so a
+/// value cut to fit a limit is cut before it is encoded, never inside a `%XX`.
 fn url(value: String) -> Value {
-    Value::from_safe_string(url_component(&value))
+    Value::from_object(UrlEncoded(value))
+}
+
+/// A value the template asked to have percent-encoded (`|url`); prints encoded.
+#[derive(Debug)]
+pub(crate) struct UrlEncoded(pub String);
+
+impl Object for UrlEncoded {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&url_component(&self.0))
+    }
 }
 
 /// `{{ object.score|severity }}`: `low`, `medium`, `high`, `critical` (the scale of

@@ -10,7 +10,7 @@ use minijinja::{Error, ErrorKind, Output, State};
 use serde_json::Value as Json;
 
 use super::context::{MARK_CLOSE, MARK_OPEN, MARK_WHOLE, is_mark};
-use super::filters::{AsJson, url_component};
+use super::filters::{AsJson, UrlEncoded, url_component};
 use super::scope::push_value;
 use crate::alert::{Alert, ObjectKind};
 use crate::formatters::slack_blocks::fit;
@@ -89,6 +89,8 @@ pub(crate) enum Role {
     Url,
     /// A `json` body: the raw value.
     Raw,
+    /// A value the template encoded with `|url`: percent-encoded wherever it lands.
+    Encoded,
 }
 
 /// Where in mrkdwn a value lands, from the template text before it.
@@ -240,6 +242,7 @@ impl Resolver<'_> {
     /// A value escaped for `role` at `place`.
     fn escape(&self, raw: &str, role: Role, place: Place) -> String {
         match role {
+            Role::Encoded => url_component(raw),
             Role::Raw => raw.to_owned(),
             Role::Url if self.facts.is_link(raw) => raw.to_owned(),
             Role::Url => url_component(raw),
@@ -294,8 +297,12 @@ impl Resolver<'_> {
                     let Some(value) = self.values.get(i) else {
                         continue;
                     };
+                    let (raw, role) = match value.downcast_object_ref::<UrlEncoded>() {
+                        Some(encoded) => (encoded.0.clone(), Role::Encoded),
+                        None => (self.stringify(value, i), role),
+                    };
                     pieces.push(Piece::Value {
-                        raw: self.stringify(value, i),
+                        raw,
                         role,
                         place: tracker.place(),
                     });
@@ -367,6 +374,9 @@ impl Resolver<'_> {
     /// A value that lands outside any JSON string: as the JSON it is, its strings escaped for
     /// `role`.
     fn to_json(&self, value: &Value, index: usize, role: Role) -> Json {
+        if let Some(encoded) = value.downcast_object_ref::<UrlEncoded>() {
+            return Json::String(url_component(&encoded.0));
+        }
         let inner = match value.downcast_object_ref::<AsJson>() {
             Some(json) => &json.0,
             None => value,
