@@ -62,7 +62,12 @@ enum Command {
         formatter: Option<String>,
         /// The alert: a ThreatQ object, or a JSON array of them for a digest (`-` reads
         /// standard input); without it, the built-in samples
-        #[arg(long, value_name = "FILE|-", requires = "formatter")]
+        #[arg(
+            long,
+            value_name = "FILE|-",
+            requires = "formatter",
+            conflicts_with = "payload"
+        )]
         alert: Option<PathBuf>,
         /// Draw a Slack message payload (Block Kit JSON; `-` reads standard input)
         #[arg(long, value_name = "FILE|-")]

@@ -127,22 +127,34 @@ pub fn render_formatters(config: &Config) -> Rendering {
             format!("a digest page of {digest_size} alerts"),
             samples::digest_of(samples::indicator_alerts(base, digest_size), 1, 2),
         );
+        // one line per distinct problem, at the first input that shows it
+        let mut found: Vec<(String, String, usize)> = Vec::new();
+        let mut note = |what: &str, problem: String| match found.iter_mut().find(|f| f.1 == problem)
+        {
+            Some(f) => f.2 += 1,
+            None => found.push((what.to_owned(), problem, 0)),
+        };
         for (what, data) in inputs.iter().chain(std::iter::once(&full_page)) {
             rendering.messages += 1;
             match formatter.format_data(data) {
-                Err(e) => rendering
-                    .problems
-                    .push(format!("formatter '{name}', {what}: {e}")),
+                Err(e) => note(what, e.to_string()),
                 Ok(message) if slack_bound => {
                     let body = crate::slack::payload::message_body(&message);
                     for v in validate(&body) {
-                        rendering.problems.push(format!(
-                            "formatter '{name}', {what}: Slack would refuse the message: {v}"
-                        ));
+                        note(what, format!("Slack would refuse the message: {v}"));
                     }
                 }
                 Ok(_) => {}
             }
+        }
+        for (what, problem, more) in found {
+            let also = match more {
+                0 => String::new(),
+                n => format!(" (and {n} more)"),
+            };
+            rendering
+                .problems
+                .push(format!("formatter '{name}', {what}{also}: {problem}"));
         }
     }
     rendering

@@ -15,7 +15,7 @@ use crate::slack::validate::validate;
 use crate::text::truncate;
 
 use super::severity::{Severity, format_score};
-use super::untrusted::{object_value, object_value_lines, one_line, prose, prose_line};
+use super::untrusted::{object_value, object_value_lines, prose, prose_line};
 
 /// The built-in Block Kit formatter. `notification_type` is the seed's argument: alerts of
 /// another type get the generic layout.
@@ -152,7 +152,7 @@ fn single(layout: Layout, alert: &Alert) -> Payload {
         "{} {} · {} ",
         layout.emoji(),
         layout.title(),
-        one_line(&label)
+        prose_line(&label)
     );
     let value = object_value(&o.kind, &o.value);
     let room = limits::MAX_HEADER_TEXT.saturating_sub(length(&head));
@@ -424,7 +424,7 @@ fn threatq_link(o: &ThreatObject) -> Option<&str> {
 fn single_text(layout: Layout, alert: &Alert, label: &str) -> String {
     let o = &alert.object;
     let value = object_value(&o.kind, &truncate(&o.value, TEXT_VALUE_CHARS));
-    let mut text = format!("{}: {} {}", layout.title(), one_line(label), value);
+    let mut text = format!("{}: {} {}", layout.title(), prose_line(label), value);
     if let Some(score) = o.score {
         let _ = write!(
             text,
@@ -558,7 +558,7 @@ fn digest_text(layout: Layout, digest: &Digest) -> String {
     let _ = write!(
         head,
         " from {}: ",
-        one_line(&truncate(&digest.service, SERVICE_CHARS))
+        prose_line(&truncate(&digest.service, SERVICE_CHARS))
     );
     let values: Vec<String> = digest
         .alerts

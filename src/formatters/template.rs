@@ -38,7 +38,7 @@ use crate::text::truncate;
 
 use super::plain::PlainFormatter;
 use super::slack_blocks::{mrkdwn_text, notification_text};
-use super::untrusted::one_line;
+use super::untrusted::prose_line;
 
 /// A compiled template formatter. Compiling checks syntax and every name the template reads;
 /// the console's editor compiles each keystroke's text with [`TemplateFormatter::compile`].
@@ -382,7 +382,7 @@ impl TemplateFormatter {
     fn joined_blocks(&self, digest: &Digest, data: &MessageData) -> Result<Message, FormatError> {
         let mut blocks = vec![serde_json::json!({
             "type": "header",
-            "text": {"type": "plain_text", "text": truncate(&one_line(&digest_heading(digest)), limits::MAX_HEADER_TEXT), "emoji": true}
+            "text": {"type": "plain_text", "text": truncate(&prose_line(&digest_heading(digest)), limits::MAX_HEADER_TEXT), "emoji": true}
         })];
         let n = digest.alerts.len();
         for (i, alert) in digest.alerts.iter().enumerate() {
@@ -468,7 +468,11 @@ fn digest_heading(digest: &Digest) -> String {
     if digest.pages > 1 {
         let _ = write!(heading, " ({}/{})", digest.page, digest.pages);
     }
-    let _ = write!(heading, " from {}", truncate(&digest.service, 80));
+    let _ = write!(
+        heading,
+        " from {}",
+        prose_line(&truncate(&digest.service, 80))
+    );
     heading
 }
 
