@@ -64,8 +64,8 @@ impl fmt::Display for Severity {
 
 /// A score as people write it: `8`, `6.5`.
 pub fn format_score(score: f64) -> String {
-    if score.fract() == 0.0 {
-        format!("{score:.0}")
+    if score.fract() == 0.0 && score.abs() < 1e15 {
+        (score as i64).to_string()
     } else {
         let s = format!("{score:.2}");
         s.trim_end_matches('0').trim_end_matches('.').to_string()
