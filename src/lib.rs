@@ -20,6 +20,7 @@ pub mod sim;
 pub mod slack;
 pub mod store;
 pub mod text;
+pub mod threatq;
 pub mod worker;
 
 pub use alert::{Alert, AlertKey, Field, MessageData, NotificationType, ObjectKind, ThreatObject};
