@@ -16,6 +16,7 @@ pub mod logging;
 pub mod notifier;
 pub mod notifiers;
 pub mod service;
+pub mod services;
 pub mod sim;
 pub mod slack;
 pub mod store;
