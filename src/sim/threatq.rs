@@ -196,6 +196,8 @@ pub enum Fault {
 struct FaultRule {
     fault: Fault,
     path_prefix: String,
+    /// Matching requests let through before the fault starts.
+    skip: usize,
     remaining: usize,
 }
 
@@ -582,9 +584,15 @@ impl SimThreatQ {
 
     /// Make the next `times` requests whose path starts with `path_prefix` fail with `fault`.
     pub fn inject(&self, fault: Fault, path_prefix: &str, times: usize) {
+        self.inject_after(fault, path_prefix, 0, times);
+    }
+
+    /// Like `inject`, after letting `skip` matching requests through (a fault mid-run).
+    pub fn inject_after(&self, fault: Fault, path_prefix: &str, skip: usize, times: usize) {
         self.lock().faults.push(FaultRule {
             fault,
             path_prefix: path_prefix.to_string(),
+            skip,
             remaining: times,
         });
     }

@@ -80,9 +80,13 @@ async fn gate(AxumState(state): AxumState<Shared>, request: Request, next: Next)
             .faults
             .iter_mut()
             .find(|f| f.remaining > 0 && path.starts_with(&f.path_prefix));
-        hit.map(|f| {
+        hit.and_then(|f| {
+            if f.skip > 0 {
+                f.skip -= 1;
+                return None;
+            }
             f.remaining -= 1;
-            f.fault
+            Some(f.fault)
         })
     };
     let response = match fault {
