@@ -72,7 +72,7 @@ async fn bare_objects_are_fetched_and_named_despite_shuffled_ids() {
         assert_eq!(alert["type"], serde_json::json!(o.type_name), "{alert}");
         assert_eq!(alert["status"], serde_json::json!(o.status_name), "{alert}");
         assert_eq!(alert["value"], serde_json::json!(o.value));
-        assert!(alert["sources"].as_array().unwrap().len() >= 1);
+        assert!(!alert["sources"].as_array().unwrap().is_empty());
         assert_eq!(body["notification_type"], "data-collection");
     }
     let arrivals = sim.arrivals();

@@ -518,19 +518,30 @@ struct ListQuery {
     cursor_mark: Option<String>,
 }
 
-fn number_param(value: Option<&str>, field: &str, default: usize) -> Result<usize, Response> {
-    match value {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| validation(field, &format!("The {field} must be an integer."))),
+/// An error answer, made into a response only when sent.
+struct Refusal(StatusCode, Value);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        json_response(self.0, self.1)
     }
 }
 
-fn kind_of(collection: &str) -> Result<SimKind, Response> {
+fn number_param(value: Option<&str>, field: &str, default: usize) -> Result<usize, Refusal> {
+    match value {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| {
+            Refusal(
+                StatusCode::BAD_REQUEST,
+                json!({"data": {"errors": {field: [format!("The {field} must be an integer.")]}}}),
+            )
+        }),
+    }
+}
+
+fn kind_of(collection: &str) -> Result<SimKind, Refusal> {
     SimKind::from_collection(collection).ok_or_else(|| {
-        json_response(
+        Refusal(
             StatusCode::NOT_FOUND,
             json!({"errors": [format!("Unknown collection `{collection}`")]}),
         )
@@ -544,7 +555,7 @@ async fn list(
 ) -> Response {
     let kind = match kind_of(&collection) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let with = match parse_with(kind, q.with.as_deref().unwrap_or("")) {
         Ok(w) => w,
@@ -553,11 +564,11 @@ async fn list(
     let s = lock(&state);
     let limit = match number_param(q.limit.as_deref(), "limit", 20) {
         Ok(l) => l.clamp(1, s.options.max_page_size),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let offset = match number_param(q.offset.as_deref(), "offset", 0) {
         Ok(o) => o,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let sort = q.sort.as_deref().unwrap_or("id");
     let (descending, field) = match sort.strip_prefix('-') {
@@ -601,7 +612,7 @@ async fn one(
 ) -> Response {
     let kind = match kind_of(&collection) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let with = match parse_with(kind, q.with.as_deref().unwrap_or("")) {
         Ok(w) => w,
@@ -650,7 +661,7 @@ async fn query_hash(
 ) -> Response {
     let kind = match kind_of(&collection) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let asked = match parse_with(kind, q.with.as_deref().unwrap_or("")) {
         Ok(w) => w,
@@ -670,7 +681,7 @@ async fn query_hash(
     };
     let limit = match number_param(q.limit.as_deref(), "limit", 20) {
         Ok(l) => l.clamp(1, s.options.max_page_size),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if let Some(sort) = q.sort.as_deref()
         && sort != "updated_at"
