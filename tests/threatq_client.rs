@@ -196,3 +196,51 @@ async fn an_api_prefix_in_the_configured_url_is_not_doubled() {
         sim.base_url().as_str().trim_end_matches('/')
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_network_proxy_carries_threatq_calls_unless_no_proxy_names_the_host() {
+    use std::sync::{Arc, Mutex};
+    use tq_alerts::config::{NetworkConfig, ThreatQConfig};
+    let sim = tq::start_sim(57).await;
+    // A proxy that records what it is asked to fetch, and refuses to fetch it.
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = seen.clone();
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let record = record.clone();
+        async move {
+            record.lock().unwrap().push(request.uri().to_string());
+            (axum::http::StatusCode::BAD_GATEWAY, "proxy says no")
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let config = ThreatQConfig {
+        url: sim.base_url().clone(),
+        auth: client_credentials(tq::CLIENT_SECRET),
+        ca_file: None,
+        insecure_skip_verify: false,
+        timeout: Duration::from_secs(5),
+    };
+    let mut network = NetworkConfig {
+        proxy: Some(proxy),
+        no_proxy: None,
+    };
+    let c = ThreatQClient::from_config(&config, &network).unwrap();
+    let e = c.login().await.unwrap_err();
+    assert_eq!(e.to_string(), "POST /api/token: HTTP 502 — proxy says no");
+    assert_eq!(
+        seen.lock().unwrap().as_slice(),
+        [format!(
+            "{}api/token?grant_type=client_credentials",
+            sim.base_url()
+        )]
+    );
+    assert!(sim.arrivals().is_empty());
+
+    network.no_proxy = Some("127.0.0.1".into());
+    let c = ThreatQClient::from_config(&config, &network).unwrap();
+    c.login().await.unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(sim.token_requests(), 1);
+}

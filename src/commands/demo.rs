@@ -249,16 +249,20 @@ pub fn headless(run_for: Option<Duration>) -> anyhow::Result<ExitCode> {
         let handle = worker.start()?;
         let toucher = demo
             .spawn_toucher(|line| println!("{} {line}", chrono::Local::now().format("%H:%M:%S")));
-        match run_for {
-            Some(d) => {
-                tokio::select! {
-                    _ = tokio::time::sleep(d) => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        let time_up = async {
+            match run_for {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
             }
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        };
+        tokio::select! {
+            _ = time_up => {}
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+            _ = hangup.recv() => {}
         }
         toucher.abort();
         handle.shutdown().await;

@@ -148,10 +148,16 @@ impl Service for WatchlistService {
                         break;
                     }
                     newest = newest.max(touched);
-                    let on_watchlist = raw
-                        .get("watchlist")
-                        .and_then(|w| w.as_array())
-                        .is_some_and(|w| !w.is_empty());
+                    let on_watchlist = match raw.get("watchlist") {
+                        Some(serde_json::Value::Array(entries)) => !entries.is_empty(),
+                        Some(serde_json::Value::Null) => false,
+                        // Silence here would look like an empty watchlist forever.
+                        _ => {
+                            return Err(ServiceError::Source(format!(
+                                "GET {path}: objects come back without a `watchlist` list although `with=watchlist` was asked; cannot tell what is watched"
+                            )));
+                        }
+                    };
                     if !on_watchlist {
                         continue;
                     }

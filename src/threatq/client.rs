@@ -377,13 +377,15 @@ impl ThreatQClient {
         }
     }
 
-    fn collection_path(collection: &str) -> Result<String, ThreatQError> {
+    fn collection_path(&self, collection: &str) -> Result<String, ThreatQError> {
         if collections::is_valid_collection(collection) {
             Ok(collection.to_string())
         } else {
             Err(ThreatQError::Setup {
-                origin: String::new(),
-                message: format!("`{collection}` is not a ThreatQ collection name"),
+                origin: self.origin(),
+                message: format!(
+                    "`{collection}` is not a ThreatQ collection name (lower-case letters, digits, `_`)"
+                ),
             })
         }
     }
@@ -397,7 +399,7 @@ impl ThreatQClient {
         offset: u64,
         with: &str,
     ) -> Result<Page, ThreatQError> {
-        let path = Self::collection_path(collection)?;
+        let path = self.collection_path(collection)?;
         let root = self
             .get(
                 &path,
@@ -419,7 +421,7 @@ impl ThreatQClient {
         id: u64,
         with: &str,
     ) -> Result<Value, ThreatQError> {
-        let path = format!("{}/{id}", Self::collection_path(collection)?);
+        let path = format!("{}/{id}", self.collection_path(collection)?);
         let root = self.get(&path, &[("with", with.to_string())]).await?;
         wire::single(&root).map_err(|e| Self::envelope_error(format!("/api/{path}"), e))
     }
@@ -440,7 +442,7 @@ impl ThreatQClient {
                 message: format!("`{hash}` is not a data collection hash (letters and digits)"),
             });
         }
-        let path = format!("{}/query/hash/{hash}", Self::collection_path(collection)?);
+        let path = format!("{}/query/hash/{hash}", self.collection_path(collection)?);
         let root = self
             .get(
                 &path,
