@@ -192,3 +192,49 @@ async fn objects_touched_in_the_cursor_second_are_read_again_but_sent_once() {
     assert!(new[0].starts_with(&a.key_prefix()));
     assert!(new[1].starts_with(&b.key_prefix()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_relation_alerts_when_relations_are_watched() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = tq::start_sim(14).await;
+    let receiver = Receiver::start().await;
+    let services = tq::WATCHLIST.replace(
+        "notifiers = [\"soar-hook\"]",
+        "alert_on = [\"relations\"]\nnotifiers = [\"soar-hook\"]",
+    );
+    let config = tq::write_config(
+        dir.path(),
+        sim.base_url().as_str(),
+        &receiver.url(),
+        "",
+        &services,
+    );
+    assert!(tq::run_once(&config).await.success());
+    let first = receiver.count();
+    let watched = sim.watched_touched_since(Utc::now() - chrono::Duration::hours(24));
+    let indicator = *watched
+        .iter()
+        .find(|r| r.kind == SimKind::Indicator)
+        .unwrap();
+    let event = *watched.iter().find(|r| r.kind == SimKind::Event).unwrap();
+    sim.touch(indicator, Change::Relation).unwrap();
+    sim.touch(event, Change::Relation).unwrap();
+    // A change outside `alert_on`.
+    sim.touch(watched[2], Change::Attribute).unwrap();
+    assert!(tq::run_once(&config).await.success());
+    let bodies = receiver.bodies();
+    let new: Vec<&serde_json::Value> = bodies[first..].iter().collect();
+    assert_eq!(new.len(), 2, "{new:#?}");
+    for body in new {
+        assert_eq!(body["alert"]["changes"], serde_json::json!(["relations"]));
+    }
+    // The relations were asked with the page, not object by object.
+    let asked = sim
+        .arrivals()
+        .iter()
+        .filter(|a| a.path == "/api/indicators")
+        .all(|a| {
+            a.query.contains("adversaries%2Cevents") || a.query.contains("adversaries,events")
+        });
+    assert!(asked);
+}

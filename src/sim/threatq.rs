@@ -153,16 +153,20 @@ pub enum Change {
     Attribute,
     /// The `Reviewed` tag is toggled.
     Tag,
+    /// A relation to an adversary (an event, for adversaries) is added, or removed when there
+    /// is none left to add.
+    Relation,
 }
 
 impl Change {
-    pub const ALL: [Change; 6] = [
+    pub const ALL: [Change; 7] = [
         Self::Nothing,
         Self::Score,
         Self::Status,
         Self::Source,
         Self::Attribute,
         Self::Tag,
+        Self::Relation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -173,6 +177,7 @@ impl Change {
             Self::Source => "sources",
             Self::Attribute => "attributes",
             Self::Tag => "tags",
+            Self::Relation => "relations",
         }
     }
 }
@@ -494,10 +499,14 @@ impl SimThreatQ {
     /// Change an object as ThreatQ would: `touched_at` always moves; `updated_at` moves when
     /// something really changed.
     pub fn touch(&self, r: SimRef, change: Change) -> Result<(), SimError> {
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         let now = now_second();
         state.sightings += 1;
         let sighting = state.sightings;
+        if change == Change::Relation {
+            relate_or_unrelate(&mut state.data, r)?;
+        }
         let o = state
             .data
             .objects
@@ -540,6 +549,7 @@ impl SimThreatQ {
                 "Sighting".into(),
                 format!("#{sighting} at {}", now.format("%Y-%m-%d %H:%M:%S")),
             )),
+            Change::Relation => {}
             Change::Tag => {
                 if o.tags.iter().any(|t| t == "Reviewed") {
                     o.tags.retain(|t| t != "Reviewed");
@@ -573,9 +583,15 @@ impl SimThreatQ {
                 Change::Source,
                 Change::Tag,
                 Change::Status,
+                Change::Relation,
             ]
         } else {
-            &[Change::Attribute, Change::Source, Change::Tag]
+            &[
+                Change::Attribute,
+                Change::Source,
+                Change::Tag,
+                Change::Relation,
+            ]
         };
         let change = choices[rng.random_range(0..choices.len())];
         self.touch(r, change).ok()?;
@@ -631,6 +647,41 @@ impl SimThreatQ {
     pub fn clear_arrivals(&self) {
         self.lock().arrivals.clear();
     }
+}
+
+/// Relate `r` to the first adversary (an event, for adversaries) it is not related to yet,
+/// or, when it is related to all, drop its first such relation.
+fn relate_or_unrelate(data: &mut dataset::Dataset, r: SimRef) -> Result<(), SimError> {
+    if !data.objects.get(&r).is_some_and(|o| !o.hidden) {
+        return Err(SimError::NoSuchObject(r));
+    }
+    let other_kind = match r.kind {
+        SimKind::Adversary => SimKind::Event,
+        _ => SimKind::Adversary,
+    };
+    let candidates: Vec<SimRef> = data
+        .objects
+        .values()
+        .filter(|o| o.kind == other_kind && !o.hidden && o.reference() != r)
+        .map(SimObject::reference)
+        .collect();
+    match candidates
+        .iter()
+        .find(|c| !data.relations.contains(&(r, **c)))
+    {
+        Some(c) => {
+            data.relations.insert((r, *c));
+            data.relations.insert((*c, r));
+        }
+        None => {
+            let Some(c) = candidates.first() else {
+                return Err(SimError::NotApplicable(r, "object to relate to"));
+            };
+            data.relations.remove(&(r, *c));
+            data.relations.remove(&(*c, r));
+        }
+    }
+    Ok(())
 }
 
 /// Seeded randomness for callers that want reproducible touches.
