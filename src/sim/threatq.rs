@@ -652,7 +652,7 @@ impl SimThreatQ {
 /// Relate `r` to the first adversary (an event, for adversaries) it is not related to yet,
 /// or, when it is related to all, drop its first such relation.
 fn relate_or_unrelate(data: &mut dataset::Dataset, r: SimRef) -> Result<(), SimError> {
-    if !data.objects.get(&r).is_some_and(|o| !o.hidden) {
+    if data.objects.get(&r).is_none_or(|o| o.hidden) {
         return Err(SimError::NoSuchObject(r));
     }
     let other_kind = match r.kind {
