@@ -2,6 +2,8 @@
 //! code, printing its own output.
 
 pub mod check;
+pub mod demo;
 pub mod init;
 pub mod run;
+pub mod sim;
 pub mod status;
