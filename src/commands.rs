@@ -2,7 +2,9 @@
 //! code, printing its own output.
 
 pub mod check;
+pub mod demo;
 pub mod init;
 pub mod preview;
 pub mod run;
+pub mod sim;
 pub mod status;

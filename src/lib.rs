@@ -86,10 +86,12 @@ pub mod logging;
 pub mod notifier;
 pub mod notifiers;
 pub mod service;
+pub mod services;
 pub mod sim;
 pub mod slack;
 pub mod store;
 pub mod text;
+pub mod threatq;
 pub mod tui;
 pub mod worker;
 

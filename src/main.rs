@@ -44,7 +44,35 @@ enum Command {
         once: bool,
     },
     /// Validate the config: keys, names, secrets, templates
-    Check,
+    Check {
+        /// Also log in to ThreatQ and read one page per service (sends nothing)
+        #[arg(long)]
+        online: bool,
+    },
+    /// The product against built-in simulators fed with real published threat intelligence
+    Demo {
+        /// The console's theme
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+        /// Print runs and deliveries as lines instead of the console
+        #[arg(long)]
+        headless: bool,
+        /// Stop after this long (e.g. `30s`, `5m`)
+        #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration_arg)]
+        run_for: Option<std::time::Duration>,
+    },
+    /// Run the simulators alone, to try a config against them
+    Sim {
+        /// Address of the ThreatQ simulator (e.g. 127.0.0.1:8443)
+        #[arg(long, value_name = "ADDR")]
+        threatq: Option<std::net::SocketAddr>,
+        /// Address of the Slack simulator
+        #[arg(long, value_name = "ADDR")]
+        slack: Option<std::net::SocketAddr>,
+        /// Serve the threat-intel data of this folder (laid out like assets/threat-intel/)
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
     /// Runs, outbox and recent deliveries from the state file; exit 1 when unhealthy
     Status {
         /// Machine-readable output
@@ -105,7 +133,32 @@ fn main() -> ExitCode {
         Some(Command::Run { once }) => {
             with_config(&cli.config, |cfg| commands::run::run(cfg, once))
         }
-        Some(Command::Check) => with_config(&cli.config, commands::check::check),
+        Some(Command::Check { online }) => {
+            with_config(&cli.config, |cfg| commands::check::check(cfg, online))
+        }
+        Some(Command::Demo {
+            theme: _,
+            headless,
+            run_for,
+        }) => {
+            if headless {
+                commands::demo::headless(run_for)
+            } else {
+                eprintln!(
+                    "the console is not part of this build yet; try `tq-alerts-tui demo --headless`"
+                );
+                Ok(ExitCode::from(2))
+            }
+        }
+        Some(Command::Sim {
+            threatq,
+            slack,
+            data,
+        }) => commands::sim::sim(commands::sim::SimArgs {
+            threatq,
+            slack,
+            data,
+        }),
         Some(Command::Status { json, retry }) => with_config(&cli.config, |cfg| {
             commands::run::status(cfg, json, retry.as_deref())
         }),
@@ -223,6 +276,10 @@ fn init(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         println!("or try the product first with `tq-alerts-tui demo`");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    config::parse_duration(text)
 }
 
 fn display(path: &Path) -> String {

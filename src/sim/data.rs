@@ -179,6 +179,80 @@ pub fn threatq_type(misp_type: &str) -> Option<&'static str> {
     })
 }
 
+/// Why a data folder (`sim --data DIR`) cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a MISP CSV export (the first line must be `uuid,event_id,category,type,value,comment,to_ids,date`)", path.display())]
+    NotMispCsv { path: std::path::PathBuf },
+    #[error("{}: not a MISP event (expected `Event` or `response[0].Event` in JSON)", path.display())]
+    NotMispEvent { path: std::path::PathBuf },
+    #[error("{}: no reports found (expected citizenlab/*.csv and/or eset/*.json, as in assets/threat-intel/)", path.display())]
+    Empty { path: std::path::PathBuf },
+}
+
+/// Reports from a folder laid out like `assets/threat-intel/`: `citizenlab/*.csv` (MISP CSV
+/// exports named `YYYYMM_Title.csv`) and `eset/*.json` (MISP events), in file-name order.
+pub fn reports_from_dir(dir: &std::path::Path) -> Result<Vec<Report>, DataError> {
+    fn files(dir: &std::path::Path, ext: &str) -> Result<Vec<std::path::PathBuf>, DataError> {
+        if !dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        let entries = std::fs::read_dir(dir).map_err(|source| DataError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut out: Vec<std::path::PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|source| DataError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let stem = |path: &std::path::Path| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    if !dir.is_dir() {
+        return Err(DataError::Read {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
+        });
+    }
+    let mut reports = Vec::new();
+    for path in files(&dir.join("citizenlab"), "csv")? {
+        let text = read(&path)?;
+        let header = parse_csv(&text).into_iter().next().unwrap_or_default();
+        if header.len() != 8 || header.first().map(String::as_str) != Some("uuid") {
+            return Err(DataError::NotMispCsv { path });
+        }
+        reports.push(citizen_lab_report(&stem(&path), &text));
+    }
+    for path in files(&dir.join("eset"), "json")? {
+        let text = read(&path)?;
+        let report = eset_report(&stem(&path), &text)
+            .ok_or(DataError::NotMispEvent { path: path.clone() })?;
+        reports.push(report);
+    }
+    if reports.is_empty() {
+        return Err(DataError::Empty {
+            path: dir.to_path_buf(),
+        });
+    }
+    Ok(reports)
+}
+
 fn citizen_lab_report(name: &str, csv: &str) -> Report {
     let (stamp, title) = name.split_once('_').unwrap_or(("", name));
     let published = NaiveDate::parse_from_str(&format!("{stamp}01"), "%Y%m%d").unwrap_or_default();
@@ -395,6 +469,36 @@ mod tests {
     #[test]
     fn hundreds_of_real_indicators_are_available() {
         assert!(indicators().count() > 650, "{}", indicators().count());
+    }
+
+    #[test]
+    fn the_shipped_folder_reads_as_the_compiled_in_reports() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/threat-intel");
+        let from_dir = reports_from_dir(&dir).unwrap();
+        assert_eq!(from_dir.len(), reports().len());
+        assert_eq!(from_dir[6].indicators, reports()[6].indicators);
+    }
+
+    #[test]
+    fn a_broken_data_folder_names_the_file_at_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            reports_from_dir(dir.path()),
+            Err(DataError::Empty { .. })
+        ));
+        std::fs::create_dir_all(dir.path().join("citizenlab")).unwrap();
+        std::fs::write(dir.path().join("citizenlab/201601_X.csv"), "a,b\n1,2\n").unwrap();
+        let e = reports_from_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("201601_X.csv") && e.contains("MISP CSV"), "{e}");
+        std::fs::remove_file(dir.path().join("citizenlab/201601_X.csv")).unwrap();
+        std::fs::create_dir_all(dir.path().join("eset")).unwrap();
+        std::fs::write(dir.path().join("eset/x.json"), "{\"Event\": 3").unwrap();
+        let e = reports_from_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("x.json") && e.contains("MISP event"), "{e}");
+        assert!(matches!(
+            reports_from_dir(&dir.path().join("missing")),
+            Err(DataError::Read { .. })
+        ));
     }
 
     #[test]

@@ -268,7 +268,8 @@ fn resolve(name: &str, sources: &Sources) -> Result<Theme, String> {
         .first()
         .and_then(|(_, f)| f.name.clone())
         .unwrap_or_else(|| name.to_string());
-    let colors = !styles.values().all(|s: &Style| s.fg.is_none() && s.bg.is_none());
+    let plain = |c: Option<Color>| c.is_none_or(|c| c == Color::Reset);
+    let colors = !styles.values().all(|s: &Style| plain(s.fg) && plain(s.bg));
     Ok(Theme {
         name: display,
         styles,

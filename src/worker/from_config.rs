@@ -4,14 +4,20 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::{Config, FormatterConfig, NotifierConfig, NotifierKind, ServiceConfig};
+use crate::config::{
+    Config, FormatterConfig, NotifierConfig, NotifierKind, ServiceConfig, ServiceKind,
+};
 use crate::formatter::Formatter;
 use crate::formatters::{self, PlainFormatter, SlackBlocksFormatter};
 use crate::http::ClientOptions;
 use crate::notifier::Notifier;
 use crate::notifiers::WebhookNotifier;
 use crate::service::Service;
+use crate::services::data_collection::DataCollectionSettings;
+use crate::services::watchlist::WatchlistSettings;
+use crate::services::{DataCollectionService, WatchlistService};
 use crate::store::Store;
+use crate::threatq::ThreatQClient;
 
 use super::{Worker, WorkerOptions};
 
@@ -26,10 +32,14 @@ pub enum BuildError {
     Notifier { name: String, message: String },
     #[error("service '{name}': {message}")]
     Service { name: String, message: String },
+    #[error("[threatq]: {0}")]
+    ThreatQ(String),
 }
 
 /// The formatters, notifiers and services of a configuration, built and wired.
 pub struct Built {
+    /// The ThreatQ client every service shares.
+    pub threatq: Option<Arc<ThreatQClient>>,
     pub formatters: BTreeMap<String, Arc<dyn Formatter>>,
     pub notifiers: BTreeMap<String, Arc<dyn Notifier>>,
     pub services: super::ServiceList,
@@ -99,16 +109,63 @@ pub fn build_notifier(
     Ok(Arc::from(notifier))
 }
 
+/// The one ThreatQ client of a configuration, shared by every service; `None` without a
+/// `[threatq]` table.
+pub fn threatq_client(config: &Config) -> Result<Option<Arc<ThreatQClient>>, BuildError> {
+    config
+        .threatq
+        .as_ref()
+        .map(|tq| {
+            ThreatQClient::from_config(tq, &config.network)
+                .map(Arc::new)
+                .map_err(|e| BuildError::ThreatQ(e.to_string()))
+        })
+        .transpose()
+}
+
+/// A built-in service; `threatq` is the shared client (`threatq_client`).
 pub fn build_service(
     config: &ServiceConfig,
-    _root: &Config,
+    threatq: Option<&Arc<ThreatQClient>>,
 ) -> Result<Box<dyn Service>, BuildError> {
-    Err(BuildError::Service {
+    let client = threatq.cloned().ok_or_else(|| BuildError::Service {
         name: config.name.clone(),
         message: format!(
-            "kind `{}` is not available in this build",
+            "kind `{}` polls ThreatQ and needs a [threatq] table",
             config.kind.as_str()
         ),
+    })?;
+    Ok(match &config.kind {
+        ServiceKind::Watchlist {
+            collections,
+            alert_on,
+            initial_lookback,
+        } => Box::new(WatchlistService::new(
+            &config.name,
+            client,
+            WatchlistSettings {
+                collections: collections.clone(),
+                alert_on: alert_on.clone(),
+                initial_lookback: *initial_lookback,
+                page_size: config.page_size,
+                interval: config.interval,
+            },
+        )),
+        ServiceKind::DataCollection {
+            collection_hash,
+            collection,
+            notify_existing,
+        } => Box::new(DataCollectionService::new(
+            &config.name,
+            client,
+            DataCollectionSettings {
+                collection_hash: collection_hash.clone(),
+                collection: collection.clone(),
+                notify_existing: *notify_existing,
+                page_size: config.page_size,
+                interval: config.interval,
+            },
+        )),
     })
 }
 
@@ -123,9 +180,10 @@ pub fn build(config: &Config) -> Result<Built, BuildError> {
     for n in &config.notifiers {
         notifiers.insert(n.name.clone(), build_notifier(n, &formatters, &client)?);
     }
+    let threatq = threatq_client(config)?;
     let mut services = Vec::new();
     for s in &config.services {
-        let mut service = build_service(s, config)?;
+        let mut service = build_service(s, threatq.as_ref())?;
         for name in &s.notifiers {
             let notifier = notifiers
                 .get(name)
@@ -139,6 +197,7 @@ pub fn build(config: &Config) -> Result<Built, BuildError> {
         services.push((service, s.enabled));
     }
     Ok(Built {
+        threatq,
         formatters,
         notifiers,
         services,
