@@ -69,7 +69,7 @@ kind = "plain"
     );
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(
-        stdout.contains("rendered 3 formatter(s) over 30 messages, each one Slack would accept"),
+        stdout.contains("rendered 3 formatter(s) over 27 messages, each one Slack would accept"),
         "{stdout}"
     );
     assert!(stdout.contains(": ok — "), "{stdout}");
@@ -108,7 +108,7 @@ template = "{{ object.value }}{% for a in object.attributes %} {{ a.nmae }}{% en
     );
     assert_eq!(code, Some(1));
     assert!(
-        stderr.contains("formatter 'compact', sample 'watchlist-fqdn-first-seen' (and 9 more): template 'compact' line 1, column 57: `attribute` has no field `nmae` — did you mean `name`?"),
+        stderr.contains("formatter 'compact', sample 'watchlist-indicator-first-seen' (and 7 more): template 'compact' line 1, column 57: `attribute` has no field `nmae` — did you mean `name`?"),
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "one line per problem: {stderr}");
@@ -128,7 +128,7 @@ template = '[{{"type": "header", "text": {{"type": "plain_text", "text": "{heade
     ));
     assert_eq!(code, Some(1));
     assert!(
-        stderr.contains("formatter 'compact', sample 'watchlist-fqdn-first-seen' (and 9 more): formatter 'compact': a header is 181 characters after cutting every value, and Slack allows 150"),
+        stderr.contains("formatter 'compact', sample 'watchlist-indicator-first-seen' (and 8 more): formatter 'compact': a header is 181 characters after cutting every value, and Slack allows 150"),
         "{stderr}"
     );
 }

@@ -101,3 +101,16 @@ fn hostile_alerts_snapshot() {
         insta::assert_snapshot!(format!("hostile_{name}"), shown);
     }
 }
+
+#[test]
+fn an_html_description_that_starts_outside_ascii_reads_as_text() {
+    // ThreatQ descriptions in Arabic or Russian begin with a multi-byte character
+    assert_eq!(
+        tq_alerts::slack::mrkdwn::html_to_text("صقر الخفية <b>Stealth</b> Falcon"),
+        "صقر الخفية Stealth Falcon"
+    );
+    assert_eq!(
+        tq_alerts::slack::mrkdwn::html_to_text("Ж<p>x</p>"),
+        "Ж\n\nx"
+    );
+}

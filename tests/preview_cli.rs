@@ -176,7 +176,8 @@ fn without_an_alert_every_sample_and_a_digest_are_drawn() {
         .lines()
         .filter(|l| l.starts_with("── sample: "))
         .count();
-    assert!(headings >= 9, "{stdout}");
+    assert_eq!(headings, 8, "seven samples and a digest: {stdout}");
+    assert!(stdout.contains("── sample: watchlist-event-first-seen ──"));
     assert!(stdout.contains("── sample: digest of 20 alerts ──"));
     assert!(stdout.contains("[ Open in ThreatQ ]"));
     // the samples link to the configured ThreatQ
@@ -248,6 +249,68 @@ fn strip_sgr(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[test]
+fn an_api_object_as_threatq_returns_it_is_normalised_like_the_services_do() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg = config(home.path());
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/threatq/event.json");
+    let (code, stdout, stderr) = run(
+        tq(home.path())
+            .args(["preview", "--config"])
+            .arg(&cfg)
+            .args(["--formatter", "blocks", "--alert"])
+            .arg(&sample)
+            .args(["--format", "json"]),
+        None,
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let body: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let text = body.to_string();
+    // HTML description as text, links defanged, the ThreatQ link on the configured host
+    assert!(
+        text.contains("Indicators published by Citizen Lab"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("<p>") && !text.contains("<strong>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hxxps://citizenlab[.]org/2016/05/stealth-falcon/"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"url\":\"https://threatq.soc.internal/events/"),
+        "{text}"
+    );
+
+    let input = r#"{"data": [{"id": 12, "value": "sys.firewall-gateway.net", "type": {"name": "FQDN"}, "score": 9},
+                             {"id": 13, "title": "Stealth Falcon", "type": {"name": "Incident"}}]}"#;
+    let (code, stdout, stderr) = run(
+        tq(home.path())
+            .args(["preview", "--config"])
+            .arg(&cfg)
+            .args(["--formatter", "blocks", "--alert", "-"]),
+        Some(input),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("Watchlist: 2 alerts"), "{stdout}");
+    assert!(stdout.contains("sys[.]firewall-gateway[.]net") && stdout.contains("Stealth Falcon"));
+
+    let (code, _, stderr) = run(
+        tq(home.path())
+            .args(["preview", "--config"])
+            .arg(&cfg)
+            .args(["--formatter", "blocks", "--alert", "-"]),
+        Some(r#"{"id": 12, "score": 9}"#),
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("alert 1: cannot tell what kind of ThreatQ object this is"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -329,8 +392,12 @@ fn bad_input_exits_1_and_says_what_and_where() {
             "not valid JSON at line 2, column 8",
         ),
         (
-            "{\"id\": 7, \"value\": \"usacia.websecexp.com\"}",
-            "alert 1: missing field `kind`",
+            "{\"kind\": \"indicator\", \"value\": \"usacia.websecexp.com\"}",
+            "alert 1: missing field `id`",
+        ),
+        (
+            "{\"value\": \"usacia.websecexp.com\"}",
+            "alert 1: the ThreatQ object has no numeric `id`",
         ),
         ("[]", "the alert array is empty"),
         (

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use serde_json::Value;
+use url::Url;
 
 use crate::alert::{Alert, MessageData, NotificationType, ThreatObject};
 use crate::config::{Config, FormatterKind, NotifierConfig, NotifierKind, TemplateOutput};
@@ -22,6 +23,7 @@ use crate::slack::render::{
 };
 use crate::slack::validate::{Violation, validate};
 use crate::text::sanitize_for_terminal;
+use crate::threatq::{Lookups, object_from_api_inferred};
 use crate::worker::from_config;
 
 /// The largest input `--alert` and `--payload` read: far above any real object or message.
@@ -186,10 +188,11 @@ fn default_name(kind: &NotifierKind) -> &'static str {
     }
 }
 
-/// Objects from `--alert` input: one ThreatQ object, or an array of them (a digest); an API
-/// answer's `data` wrapper is taken off. Objects are in the product's normalised form
-/// (`kind`, `id`, `value`, … as `object` in templates).
-pub fn objects_from_json(text: &str) -> Result<Vec<ThreatObject>, PreviewError> {
+/// Objects from `--alert` input: one ThreatQ object as the API returns it, or an array of them
+/// (a digest); an API answer's `data` wrapper is taken off. Each is normalised as the services
+/// normalise what ThreatQ returns (kind from its fields, links on `threatq`). An object that
+/// already has a `kind` is taken as the product's own normalised form (`object` in templates).
+pub fn objects_from_json(text: &str, threatq: &Url) -> Result<Vec<ThreatObject>, PreviewError> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         PreviewError::Input(format!(
             "the alert is not valid JSON at line {}, column {}: {}",
@@ -223,16 +226,32 @@ pub fn objects_from_json(text: &str) -> Result<Vec<ThreatObject>, PreviewError> 
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
-            serde_json::from_value::<ThreatObject>(item).map_err(|e| {
-                PreviewError::Input(format!(
-                    "alert {}: {} (an object needs `kind`, `id` and `value`; the other fields \
-                     are those of `object` in templates)",
-                    i + 1,
-                    strip_position(&e.to_string())
-                ))
-            })
+            let normalised = item.get("kind").is_some_and(Value::is_string);
+            if normalised {
+                serde_json::from_value::<ThreatObject>(item).map_err(|e| {
+                    PreviewError::Input(format!(
+                        "alert {}: {} (a normalised object needs `kind`, `id` and `value`; the \
+                         other fields are those of `object` in templates)",
+                        i + 1,
+                        strip_position(&e.to_string())
+                    ))
+                })
+            } else {
+                object_from_api_inferred(&item, threatq, &Lookups::default())
+                    .map_err(|e| PreviewError::Input(format!("alert {}: {e}", i + 1)))
+            }
         })
         .collect()
+}
+
+/// Where links to ThreatQ point: the configured ThreatQ, else the placeholder host.
+fn threatq_base(config: &Config) -> Url {
+    config
+        .threatq
+        .as_ref()
+        .map(|t| t.url.clone())
+        .or_else(|| Url::parse(samples::PLACEHOLDER_THREATQ).ok())
+        .expect("the placeholder is a URL")
 }
 
 /// The message data `preview` formats for `objects`: one alert, or digest pages of the
@@ -349,7 +368,7 @@ pub fn formatter(
                 Err(e) => return Ok(fail(&e)),
             };
             let digest = text.trim_start().starts_with('[');
-            let objects = match objects_from_json(&text) {
+            let objects = match objects_from_json(&text, &threatq_base(config)) {
                 Ok(o) => o,
                 Err(e) => return Ok(fail(&format!("{}: {e}", shown(path)))),
             };

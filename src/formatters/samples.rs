@@ -1,23 +1,47 @@
-//! Sample alerts for `preview` (without `--alert`) and `check`: one of each shape a formatter
-//! meets — indicators of several types, an event, an adversary; a first sight, a change, a
-//! data-collection update, a test — built from the real published reports compiled into the
-//! binary (`sim::data`), with fixed times so a preview is the same on every run.
+//! Sample alerts for `preview` (without `--alert`) and `check`: the ThreatQ API objects of
+//! `assets/samples/threatq/` (compiled in, normalised as the services normalise what ThreatQ
+//! returns) — an indicator, a registry key, an event, an adversary — each as a first sight, and
+//! the indicators again as a change, a data-collection update and a test. Digests are built
+//! from the real published indicators of `sim::data`. Times are fixed, so a preview is the
+//! same on every run.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use url::Url;
 
 use crate::alert::{
     Alert, Attribute, Digest, Field, MessageData, NotificationType, ObjectKind, Relation,
     ThreatObject,
 };
 use crate::sim::data::{self, PublishedIndicator, Report};
+use crate::threatq::{Lookups, object_from_api_inferred};
 
 /// Where sample links point when the configuration names no ThreatQ.
 pub const PLACEHOLDER_THREATQ: &str = "https://threatq.example.net";
 
+/// The API objects of `assets/samples/threatq/`, by file stem.
+const API_SAMPLES: &[(&str, &str)] = &[
+    (
+        "indicator",
+        include_str!("../../assets/samples/threatq/indicator.json"),
+    ),
+    (
+        "indicator-registry-key",
+        include_str!("../../assets/samples/threatq/indicator-registry-key.json"),
+    ),
+    (
+        "event",
+        include_str!("../../assets/samples/threatq/event.json"),
+    ),
+    (
+        "adversary",
+        include_str!("../../assets/samples/threatq/adversary.json"),
+    ),
+];
+
 /// One sample alert and what it shows.
 #[derive(Debug, Clone)]
 pub struct Sample {
-    /// `watchlist-fqdn-first-seen`
+    /// `watchlist-indicator-first-seen`
     pub name: String,
     pub alert: Alert,
 }
@@ -25,83 +49,54 @@ pub struct Sample {
 /// The samples, their ThreatQ links on `threatq` (the configured ThreatQ URL, or
 /// [`PLACEHOLDER_THREATQ`]).
 pub fn samples(threatq: Option<&str>) -> Vec<Sample> {
-    let base = threatq.unwrap_or(PLACEHOLDER_THREATQ);
-    let reports = data::reports();
-    let mut out = Vec::new();
-    let mut id = 4411;
-    let mut next_id = || {
-        id += 1;
-        id
-    };
-
-    let typed = |t: &str| {
-        data::indicators()
-            .find(|(_, i)| i.threatq_type == t && i.to_ids)
-            .or_else(|| data::indicators().find(|(_, i)| i.threatq_type == t))
-    };
-    let shapes: [(&str, &str, NotificationType, &[Field]); 6] = [
-        ("FQDN", "first-seen", NotificationType::Watchlist, &[]),
-        (
-            "URL",
-            "score-changed",
+    let base = threatq
+        .and_then(|u| Url::parse(u).ok())
+        .or_else(|| Url::parse(PLACEHOLDER_THREATQ).ok())
+        .expect("the placeholder is a URL");
+    let objects: Vec<(&str, ThreatObject)> = API_SAMPLES
+        .iter()
+        .filter_map(|(stem, json)| {
+            let value: serde_json::Value = serde_json::from_str(json).ok()?;
+            let value = value.get("data").cloned().unwrap_or(value);
+            let object = object_from_api_inferred(&value, &base, &Lookups::default()).ok()?;
+            Some((*stem, object))
+        })
+        .collect();
+    let mut out: Vec<Sample> = objects
+        .iter()
+        .map(|(stem, o)| {
+            sample(
+                format!("watchlist-{stem}-first-seen"),
+                NotificationType::Watchlist,
+                o.clone(),
+                &[],
+            )
+        })
+        .collect();
+    let indicator = |stem: &str| objects.iter().find(|(s, _)| *s == stem).map(|(_, o)| o);
+    if let Some(o) = indicator("indicator") {
+        out.push(sample(
+            "watchlist-indicator-score-changed".into(),
             NotificationType::Watchlist,
+            o.clone(),
             &[Field::Score, Field::Status],
-        ),
-        ("MD5", "first-seen", NotificationType::Watchlist, &[]),
-        (
-            "IP Address",
-            "updated",
-            NotificationType::DataCollection,
-            &[Field::Sources],
-        ),
-        ("Registry Key", "new", NotificationType::DataCollection, &[]),
-        ("SHA-256", "test", NotificationType::Test, &[]),
-    ];
-    for (threatq_type, what, notification_type, changes) in shapes {
-        let Some((report, indicator)) = typed(threatq_type) else {
-            continue;
-        };
-        let object = indicator_object(base, next_id(), report, indicator, !changes.is_empty());
-        let name = format!(
-            "{}-{}-{what}",
-            notification_type.as_str(),
-            threatq_type.to_lowercase().replace(' ', "-")
-        );
-        out.push(sample(name, notification_type, object, changes));
-    }
-    if let Some(report) = reports.iter().find(|r| !r.techniques.is_empty()) {
-        let object = event_object(base, next_id(), report);
-        out.push(sample(
-            "watchlist-event-tags-changed".into(),
-            NotificationType::Watchlist,
-            object,
-            &[Field::Tags],
         ));
-    }
-    if let Some(report) = reports.iter().find(|r| !r.adversaries.is_empty()) {
-        let object = adversary_object(base, next_id(), report);
         out.push(sample(
-            "watchlist-adversary-first-seen".into(),
-            NotificationType::Watchlist,
-            object,
+            "test-indicator".into(),
+            NotificationType::Test,
+            o.clone(),
             &[],
         ));
     }
+    if let Some(o) = indicator("indicator-registry-key") {
+        out.push(sample(
+            "data-collection-indicator-registry-key-updated".into(),
+            NotificationType::DataCollection,
+            o.clone(),
+            &[Field::Sources],
+        ));
+    }
     out
-}
-
-/// Every sample alert of `notification_type` (all of them when `None`) as one digest page.
-pub fn digest(threatq: Option<&str>, notification_type: NotificationType) -> MessageData {
-    let alerts: Vec<Alert> = samples(threatq)
-        .into_iter()
-        .map(|s| {
-            let mut a = s.alert;
-            a.notification_type = notification_type;
-            a.service = "watchlist".into();
-            a
-        })
-        .collect();
-    digest_of(alerts, 1, 1)
 }
 
 /// A digest page of `alerts` (their first alert's service and type), `page` of `pages`.
@@ -220,69 +215,6 @@ fn indicator_object(
     o
 }
 
-fn event_object(base: &str, id: u64, report: &Report) -> ThreatObject {
-    let mut o = ThreatObject::new(ObjectKind::Event, id, report.title.clone());
-    o.object_type = Some("Malware".to_owned());
-    o.sources = vec![report.publisher.to_owned()];
-    o.tags = report.malware.iter().take(6).cloned().collect();
-    o.tlp = Some("GREEN".to_owned());
-    o.description = Some(format!(
-        "{} published \"{}\" on {} with {} indicators.",
-        report.publisher,
-        report.title,
-        report.published,
-        report.indicators.len()
-    ));
-    for technique in &report.techniques {
-        o.attributes.push(Attribute {
-            name: "ATT&CK Technique".into(),
-            value: technique.clone(),
-        });
-    }
-    for (n, indicator) in report.indicators.iter().take(12).enumerate() {
-        o.relations.push(Relation {
-            kind: ObjectKind::Indicator,
-            id: 6000 + n as u64,
-            value: indicator.value.clone(),
-        });
-    }
-    let (created, updated) = times(report.published);
-    o.created_at = Some(created);
-    o.updated_at = Some(updated);
-    o.touched_at = Some(updated);
-    o.url = Some(ThreatObject::ui_url(base, &o.kind, id));
-    o
-}
-
-fn adversary_object(base: &str, id: u64, report: &Report) -> ThreatObject {
-    let name = report.adversaries.first().cloned().unwrap_or_default();
-    let mut o = ThreatObject::new(ObjectKind::Adversary, id, name.clone());
-    o.sources = vec![report.publisher.to_owned()];
-    o.description = Some(format!(
-        "{name}, named by {} in \"{}\" ({}).",
-        report.publisher, report.title, report.published
-    ));
-    if let Some(reference) = &report.reference {
-        o.attributes.push(Attribute {
-            name: "External Reference".into(),
-            value: reference.clone(),
-        });
-    }
-    for (n, indicator) in report.indicators.iter().take(5).enumerate() {
-        o.relations.push(Relation {
-            kind: ObjectKind::Indicator,
-            id: 7000 + n as u64,
-            value: indicator.value.clone(),
-        });
-    }
-    let (created, updated) = times(report.published);
-    o.created_at = Some(created);
-    o.updated_at = Some(updated);
-    o.touched_at = Some(updated);
-    o.url = Some(ThreatObject::ui_url(base, &o.kind, id));
-    o
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,7 +222,7 @@ mod tests {
     #[test]
     fn samples_cover_every_kind_and_notification_type() {
         let samples = samples(None);
-        assert!(samples.len() >= 8, "{}", samples.len());
+        assert_eq!(samples.len(), 7);
         for kind in [
             ObjectKind::Indicator,
             ObjectKind::Event,
@@ -317,6 +249,15 @@ mod tests {
         let a: Vec<Alert> = samples(None).into_iter().map(|s| s.alert).collect();
         let b: Vec<Alert> = samples(None).into_iter().map(|s| s.alert).collect();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn every_api_sample_in_assets_normalises() {
+        let first_seen = samples(None)
+            .into_iter()
+            .filter(|s| s.name.ends_with("-first-seen"))
+            .count();
+        assert_eq!(first_seen, API_SAMPLES.len());
     }
 
     #[test]

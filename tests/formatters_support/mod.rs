@@ -8,19 +8,22 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tq_alerts::alert::{Alert, MessageData, NotificationType, ThreatObject};
+use tq_alerts::alert::{Alert, MessageData, NotificationType};
 use tq_alerts::config::TemplateOutput;
 use tq_alerts::formatter::{Formatter, Message};
 use tq_alerts::formatters::{PlainFormatter, SlackBlocksFormatter, TemplateFormatter};
 use tq_alerts::slack::mrkdwn::{self, Run, RunKind};
+use tq_alerts::threatq::{Lookups, object_from_api_inferred};
 
 /// A fixed moment of detection, so snapshots do not move.
 pub fn detected() -> DateTime<Utc> {
     "2016-06-05T12:05:00Z".parse().unwrap()
 }
 
-/// Every hostile alert of `tests/fixtures/alerts/`, by file stem, as watchlist alerts.
+/// Every hostile alert of `tests/fixtures/alerts/` (ThreatQ API objects), by file stem,
+/// normalised as the services normalise what ThreatQ returns, as watchlist alerts.
 pub fn fixtures() -> Vec<(String, Alert)> {
+    let base = url::Url::parse("https://threatq.example.net").unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/alerts");
     let mut out: Vec<(String, Alert)> = std::fs::read_dir(&dir)
         .unwrap()
@@ -28,8 +31,10 @@ pub fn fixtures() -> Vec<(String, Alert)> {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
-            let object: ThreatObject =
+            let api: Value =
                 serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let object = object_from_api_inferred(&api, &base, &Lookups::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             let mut alert = Alert::new("watchlist", NotificationType::Watchlist, object);
             alert.detected_at = detected();
             (p.file_stem().unwrap().to_string_lossy().into_owned(), alert)
