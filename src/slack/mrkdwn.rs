@@ -157,7 +157,10 @@ pub fn html_to_text(html: &str) -> String {
             }
             continue;
         }
-        let next = rest[1..].find('<').map_or(rest.len(), |i| i + 1);
+        // text up to the next `<`, starting after the first character (which may be wider
+        // than a byte: a description can begin in Arabic)
+        let first = rest.chars().next().map_or(1, char::len_utf8);
+        let next = rest[first..].find('<').map_or(rest.len(), |i| i + first);
         let chunk = &rest[..next];
         rest = &rest[next..];
         for c in decode_html_entities(chunk).chars() {
