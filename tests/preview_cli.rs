@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use formatters_support::assert_clean_drawing;
-use tq_alerts::alert::{MessageData, ThreatObject};
-use tq_alerts::commands::preview::{Destination, message_data, target};
+use tq_alerts::alert::MessageData;
+use tq_alerts::commands::preview::{Destination, message_data, objects_from_json, target};
 use tq_alerts::slack::payload::chat_post_message;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tq-alerts-tui");
@@ -148,9 +148,10 @@ fn json_prints_exactly_the_chat_post_message_body_the_notifier_sends() {
         t.destination,
         Destination::SlackChannel("#tq-alerts".into())
     );
-    let object: ThreatObject =
-        serde_json::from_str(&std::fs::read_to_string(&alert_file).unwrap()).unwrap();
-    let data: Vec<MessageData> = message_data(&t, vec![object], false);
+    let threatq = config.threatq.as_ref().unwrap().url.clone();
+    let objects =
+        objects_from_json(&std::fs::read_to_string(&alert_file).unwrap(), &threatq).unwrap();
+    let data: Vec<MessageData> = message_data(&t, objects, false);
     let message = t.formatter.format_data(&data[0]).unwrap();
     let expected = serde_json::to_string(&chat_post_message("#tq-alerts", &message)).unwrap();
     assert_eq!(stdout, format!("{expected}\n"));
