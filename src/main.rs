@@ -100,7 +100,8 @@ enum Command {
         /// Draw a Slack message payload (Block Kit JSON; `-` reads standard input)
         #[arg(long, value_name = "FILE|-")]
         payload: Option<PathBuf>,
-        /// text or ansi: drawn as Slack draws it; json: the exact request body
+        /// text or ansi: drawn as Slack draws it; json: the exact request body, one line per
+        /// message
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Columns of the drawing

@@ -5,6 +5,29 @@
 //! error says the template, line, column and what was meant; a failing template never makes a
 //! message.
 //!
+//! What a template sees:
+//! - `object`: the ThreatQ object — `kind`, `id`, `value`, `type`, `status`, `score`, `sources`,
+//!   `attributes` (each `name`, `value`), `tags`, `tlp`, `description`, `relations` (each `kind`,
+//!   `id`, `value`), `url`, `created_at`, `updated_at`, `touched_at` (RFC 3339, UTC). A field the
+//!   object's kind lacks is `none`; a name that is no field is an error.
+//! - `alert` (`key`, `notification_type`, `service`, `object`, `changes`, `detected_at`),
+//!   `changes` (`["score"]`, empty on first sight), `service`, `notification_type`.
+//! - `alerts` and `digest` (`page`, `pages`, `total`): a template that reads them renders a
+//!   digest page once (`{% for a in alerts %}`) and gets `alerts` = [the alert] for one alert;
+//!   a template that does not is rendered for each alert of a digest, and the product joins
+//!   the results under a numbered heading, within Slack's limits, with `+N more`.
+//! - Filters besides minijinja's: `defang`, `truncate(n)`, `url` (percent-encode for a URL
+//!   component), `severity` (`low`…`critical`, the scale of `formatters::severity`), `ago`
+//!   (counted from the alert's detection: a formatter reads no clock).
+//!
+//! Where a value lands decides its escaping: in mrkdwn (the `mrkdwn` output, `mrkdwn` text
+//! objects and `text` of `blocks`) it is escaped once, defanged (indicator values whole), and
+//! cannot close a code span or end a link's URL (a value in `<…|` is percent-encoded); in a
+//! `plain_text` field it is defanged; in a `url` field only the object's ThreatQ link is kept
+//! as it is; in `json` output values are raw, and outside a JSON string a value becomes JSON
+//! (`"tags": {{ object.tags }}` is a list, `{{ object.tlp }}` may be `null`). A value too long
+//! for a Slack limit is cut with `…`; the template's own text never is.
+//!
 //! Safety choices: undefined names are errors (strict); `|safe` is refused (a value from
 //! ThreatQ has no way around escaping); `tojson` escapes like any value. `trim_blocks` and
 //! `lstrip_blocks` are on, so `{% if %}` lines leave no blank lines in a message.
@@ -151,7 +174,7 @@ impl TemplateFormatter {
                         Some(text_limit),
                         "the message",
                     )
-                    .map_err(|e| self.output_error(e, rendered, data))?;
+                    .map_err(|e| self.output_error(e, data))?;
                 if text.trim().is_empty() {
                     return Err(self.invalid(
                         "the template rendered an empty message (Slack needs text)".to_owned(),
@@ -162,7 +185,7 @@ impl TemplateFormatter {
             TemplateOutput::Blocks => {
                 let json = r
                     .parse_json(rendered)
-                    .map_err(|e| self.output_error(e, rendered, data))?;
+                    .map_err(|e| self.output_error(e, data))?;
                 let mut payload = match json {
                     Json::Array(blocks) => {
                         let mut m = Map::new();
@@ -178,8 +201,7 @@ impl TemplateFormatter {
                         )));
                     }
                 };
-                blocks::walk_payload(&r, &mut payload)
-                    .map_err(|e| self.output_error(e, rendered, data))?;
+                blocks::walk_payload(&r, &mut payload).map_err(|e| self.output_error(e, data))?;
                 let text = match payload.remove("text") {
                     Some(Json::String(t)) if !t.trim().is_empty() => t,
                     _ => notification_text(data),
@@ -196,7 +218,7 @@ impl TemplateFormatter {
             TemplateOutput::Json => {
                 let mut json = r
                     .parse_json(rendered)
-                    .map_err(|e| self.output_error(e, rendered, data))?;
+                    .map_err(|e| self.output_error(e, data))?;
                 blocks::walk_raw(&r, &mut json);
                 let text = PlainFormatter::new(&self.name).format_data(data)?.text;
                 Ok(Message {
@@ -231,7 +253,7 @@ impl TemplateFormatter {
 
     /// An output problem, placed in the template where possible: a JSON error is traced back
     /// from the output to the template line that wrote it.
-    fn output_error(&self, e: OutputError, rendered: &str, data: &MessageData) -> FormatError {
+    fn output_error(&self, e: OutputError, data: &MessageData) -> FormatError {
         match e {
             OutputError::TooLong {
                 limit,
@@ -249,7 +271,6 @@ impl TemplateFormatter {
                 snippet,
             } => {
                 let (template_line, template_column) = self.source_of_output(offset, data);
-                let _ = rendered;
                 FormatError::Template {
                     template: self.name.clone(),
                     line: template_line,
@@ -329,7 +350,7 @@ impl TemplateFormatter {
             return self.finish(&rendered, &values, data, limits::MAX_MESSAGE_TEXT);
         }
         match self.output {
-            TemplateOutput::Mrkdwn => self.joined_text(digest, data),
+            TemplateOutput::Mrkdwn => self.joined_text(digest),
             TemplateOutput::Blocks => self.joined_blocks(digest, data),
             TemplateOutput::Json => {
                 let mut bodies = Vec::with_capacity(digest.alerts.len());
@@ -350,7 +371,7 @@ impl TemplateFormatter {
 
     /// A digest from a template written for one alert, as text: a numbered heading, then each
     /// alert's text, as many as fit in Slack's 4000 characters, then `+N more`.
-    fn joined_text(&self, digest: &Digest, data: &MessageData) -> Result<Message, FormatError> {
+    fn joined_text(&self, digest: &Digest) -> Result<Message, FormatError> {
         let mut text = format!("*{}*", mrkdwn_text(&digest_heading(digest)));
         let n = digest.alerts.len();
         const MORE: usize = 24;
@@ -373,7 +394,6 @@ impl TemplateFormatter {
             text.push_str("\n\n");
             text.push_str(&part);
         }
-        let _ = data;
         Ok(Message::text(text))
     }
 
