@@ -4,4 +4,5 @@
 pub mod check;
 pub mod init;
 pub mod run;
+pub mod send_test;
 pub mod status;

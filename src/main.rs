@@ -35,6 +35,12 @@ enum Command {
     },
     /// Validate the config: keys, names, secrets, templates
     Check,
+    /// Send a test message through a notifier to each of its targets; exit 1 if any failed
+    SendTest {
+        /// The notifier's name in the config
+        #[arg(long, value_name = "NAME")]
+        notifier: String,
+    },
     /// Runs, outbox and recent deliveries from the state file; exit 1 when unhealthy
     Status {
         /// Machine-readable output
@@ -63,6 +69,9 @@ fn main() -> ExitCode {
             with_config(&cli.config, |cfg| commands::run::run(cfg, once))
         }
         Some(Command::Check) => with_config(&cli.config, commands::check::check),
+        Some(Command::SendTest { notifier }) => with_config(&cli.config, |cfg| {
+            commands::send_test::send_test(cfg, &notifier)
+        }),
         Some(Command::Status { json, retry }) => with_config(&cli.config, |cfg| {
             commands::run::status(cfg, json, retry.as_deref())
         }),

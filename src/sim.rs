@@ -2,3 +2,4 @@
 //! used by `demo`, `sim` and the tests.
 
 pub mod data;
+pub mod slack;
