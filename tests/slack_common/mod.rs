@@ -90,15 +90,17 @@ pub fn slack_notifier(
     Arc::new(n)
 }
 
-/// Wait until the store has no queued or sending rows.
-pub async fn drained(store: &Store, timeout: Duration) -> bool {
+/// Wait until `rows` outbox rows are finished (delivered or failed) and none is waiting.
+pub async fn settled(store: &Store, rows: u64, timeout: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;
-    while tokio::time::Instant::now() < deadline {
+    loop {
         let c = store.outbox_counts().unwrap();
-        if c.queued == 0 && c.sending == 0 {
+        if c.queued == 0 && c.sending == 0 && c.delivered + c.failed >= rows {
             return true;
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    false
 }
