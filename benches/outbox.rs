@@ -151,7 +151,10 @@ async fn run_once() -> Duration {
         counts.failed
     );
     assert_eq!(refused, 0, "429s at a matched rate");
-    assert_eq!(accepted, ALERTS, "every alert once: none lost, none doubled");
+    assert_eq!(
+        accepted, ALERTS,
+        "every alert once: none lost, none doubled"
+    );
     assert_eq!(counts.delivered, ALERTS as u64);
     took
 }
@@ -167,13 +170,16 @@ fn outbox(c: &mut Criterion) {
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(55));
     group.throughput(Throughput::Elements(ALERTS as u64));
-    group.bench_function("10000 alerts to one Slack channel through the simulator", |b| {
-        b.iter_custom(|iters| {
-            (0..iters)
-                .map(|_| runtime.block_on(run_once()))
-                .sum::<Duration>()
-        })
-    });
+    group.bench_function(
+        "10000 alerts to one Slack channel through the simulator",
+        |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| runtime.block_on(run_once()))
+                    .sum::<Duration>()
+            })
+        },
+    );
     group.finish();
 }
 

@@ -50,7 +50,11 @@ async fn deliver(
     let mut worker = Worker::new(store.clone());
     worker.add_service(Box::new(service));
     let handle = worker.start().unwrap();
-    assert!(settled(store, rows, timeout).await, "{:?}", store.outbox_counts());
+    assert!(
+        settled(store, rows, timeout).await,
+        "{:?}",
+        store.outbox_counts()
+    );
     handle.shutdown().await;
 }
 
@@ -66,7 +70,10 @@ fn log(store: &Store) -> Vec<DeliveryRecord> {
 }
 
 fn text_of(data: &MessageData) -> String {
-    PlainFormatter::new("plain-text").format_data(data).unwrap().text
+    PlainFormatter::new("plain-text")
+        .format_data(data)
+        .unwrap()
+        .text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,7 +116,10 @@ async fn two_channels_and_two_users_each_get_every_alert_exactly_once() {
             .into_iter()
             .map(String::from)
             .collect();
-    assert_eq!(by_channel.keys().cloned().collect::<BTreeSet<_>>(), expected_channels);
+    assert_eq!(
+        by_channel.keys().cloned().collect::<BTreeSet<_>>(),
+        expected_channels
+    );
     for (channel, texts) in &by_channel {
         // Each alert once, in the order the service found them.
         assert_eq!(texts, &expected, "{channel}");
@@ -129,7 +139,10 @@ async fn two_channels_and_two_users_each_get_every_alert_exactly_once() {
     assert_eq!(delivered.len(), 100);
     for d in &delivered {
         let r = d.receipt.as_ref().expect("a receipt");
-        assert!(accepted.contains(&(r.channel.clone(), r.ts.clone())), "{r:?}");
+        assert!(
+            accepted.contains(&(r.channel.clone(), r.ts.clone())),
+            "{r:?}"
+        );
         let sent: Value = serde_json::from_str(d.payload.as_deref().unwrap()).unwrap();
         assert_eq!(sent["channel"], json!(r.channel));
     }
@@ -143,7 +156,10 @@ async fn two_channels_and_two_users_each_get_every_alert_exactly_once() {
 async fn every_permanent_word_fails_its_row_after_one_attempt_with_a_hint() {
     let words: [(&str, &str); 9] = [
         ("channel_not_found", "#tq-alerts"),
-        ("not_in_channel", "invite the bot: /invite @tq-alerts in #tq-alerts"),
+        (
+            "not_in_channel",
+            "invite the bot: /invite @tq-alerts in #tq-alerts",
+        ),
         ("is_archived", "archived"),
         ("invalid_auth", "$SLACK_BOT_TOKEN"),
         ("token_revoked", "$SLACK_BOT_TOKEN"),
@@ -239,7 +255,10 @@ async fn a_transient_fault_is_retried_and_delivered_exactly_once(
     // The arrival the fault took, then the accepted one.
     let arrivals = sim.arrivals();
     assert_eq!(arrivals.len(), 2);
-    assert!(matches!(arrivals[1].outcome, ArrivalOutcome::Accepted { .. }));
+    assert!(matches!(
+        arrivals[1].outcome,
+        ArrivalOutcome::Accepted { .. }
+    ));
     if let Fault::RateLimited(secs) = fault {
         assert!(arrivals[1].at - arrivals[0].at >= Duration::from_secs(secs));
         // A 429 is not an attempt.
@@ -341,11 +360,22 @@ async fn a_recreated_channel_is_resolved_again_and_posted_to_in_the_same_attempt
 #[tokio::test]
 async fn a_bot_removed_from_its_channel_fails_at_once_with_the_invite_hint() {
     let sim = sim(options()).await;
-    let notifier = slack_notifier("soc-slack", &sim, &["#tq-alerts"], &[], settings(500.0, 20), None);
-    let ok = notifier.send_alert("#tq-alerts", &data(), &message("one")).await;
+    let notifier = slack_notifier(
+        "soc-slack",
+        &sim,
+        &["#tq-alerts"],
+        &[],
+        settings(500.0, 20),
+        None,
+    );
+    let ok = notifier
+        .send_alert("#tq-alerts", &data(), &message("one"))
+        .await;
     assert_eq!(ok.outcome, DeliveryOutcome::Delivered);
     assert!(sim.remove_bot_from("tq-alerts"));
-    let d = notifier.send_alert("#tq-alerts", &data(), &message("two")).await;
+    let d = notifier
+        .send_alert("#tq-alerts", &data(), &message("two"))
+        .await;
     let DeliveryOutcome::Failed { reason } = d.outcome else {
         panic!("{d:?}");
     };
@@ -359,7 +389,14 @@ async fn a_bot_removed_from_its_channel_fails_at_once_with_the_invite_hint() {
 #[tokio::test]
 async fn blocks_beyond_a_limit_come_back_as_invalid_blocks_with_slacks_pointer() {
     let sim = sim(options()).await;
-    let notifier = slack_notifier("soc-slack", &sim, &["#tq-alerts"], &[], settings(500.0, 20), None);
+    let notifier = slack_notifier(
+        "soc-slack",
+        &sim,
+        &["#tq-alerts"],
+        &[],
+        settings(500.0, 20),
+        None,
+    );
     let mut m = message("Indicator on the watchlist");
     m.blocks = Some(json!([
         { "type": "header", "text": { "type": "plain_text", "text": "x".repeat(151) } }
@@ -387,7 +424,10 @@ async fn a_target_that_cannot_be_resolved_fails_without_posting() {
         settings(500.0, 20),
         None,
     );
-    for (target, word) in [("#old-alerts", "is_archived"), ("Alex Kim", "ambiguous_name")] {
+    for (target, word) in [
+        ("#old-alerts", "is_archived"),
+        ("Alex Kim", "ambiguous_name"),
+    ] {
         let d = notifier.send_alert(target, &data(), &message("x")).await;
         let DeliveryOutcome::Failed { reason } = d.outcome else {
             panic!("{d:?}");

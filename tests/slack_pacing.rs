@@ -30,10 +30,10 @@ fn texts(n: usize, service: &str) -> Vec<String> {
         .collect()
 }
 
-fn service(name: &str, alerts: usize, notifier: std::sync::Arc<dyn Notifier>) -> Box<BatchService> {
+fn service(name: &str, alerts: usize, notifier: std::sync::Arc<dyn Notifier>) -> BatchService {
     let mut s = BatchService::new(name, real_alerts(alerts, name));
     s.notifiers.push(notifier);
-    Box::new(s)
+    s
 }
 
 fn to(arrivals: &[Arrival], channel: &str) -> Vec<Arrival> {
@@ -78,14 +78,18 @@ fn beyond_the_rate(arrivals: &[Instant], rate: f64, burst: u32) -> Option<usize>
     None
 }
 
-async fn run(store: &Store, services: Vec<Box<BatchService>>, rows: u64, timeout: Duration) -> Duration {
+async fn run(store: &Store, services: Vec<BatchService>, rows: u64, timeout: Duration) -> Duration {
     let started = Instant::now();
     let mut worker = Worker::new(store.clone());
     for s in services {
-        worker.add_service(s);
+        worker.add_service(Box::new(s));
     }
     let handle = worker.start().unwrap();
-    assert!(settled(store, rows, timeout).await, "{:?}", store.outbox_counts());
+    assert!(
+        settled(store, rows, timeout).await,
+        "{:?}",
+        store.outbox_counts()
+    );
     handle.shutdown().await;
     started.elapsed()
 }
@@ -100,12 +104,28 @@ async fn at_the_simulators_rate_two_hundred_alerts_meet_no_429() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("state.db")).unwrap();
-    let n = slack_notifier("soc-slack", &sim, &["#tq-alerts"], &[], settings(rate, burst), Some(store.clone()));
-    let took = run(&store, vec![service("watchlist", 200, n)], 200, Duration::from_secs(60)).await;
+    let n = slack_notifier(
+        "soc-slack",
+        &sim,
+        &["#tq-alerts"],
+        &[],
+        settings(rate, burst),
+        Some(store.clone()),
+    );
+    let took = run(
+        &store,
+        vec![service("watchlist", 200, n)],
+        200,
+        Duration::from_secs(60),
+    )
+    .await;
 
     let arrivals = to(&sim.arrivals(), "C0TQALERT1");
     let refused = rate_limited(&arrivals);
-    eprintln!("200 alerts at {rate}/s (burst {burst}): {took:.2?}, {} 429s", refused.len());
+    eprintln!(
+        "200 alerts at {rate}/s (burst {burst}): {took:.2?}, {} 429s",
+        refused.len()
+    );
     assert_eq!(refused.len(), 0);
     assert_eq!(arrivals.len(), 200);
     let times: Vec<Instant> = arrivals.iter().map(|a| a.at).collect();
@@ -126,11 +146,28 @@ async fn at_twice_the_rate_a_429_pauses_only_its_own_channel_for_retry_after() {
     let store = Store::open(&dir.path().join("state.db")).unwrap();
     // One notifier at twice the simulator's rate to #tq-alerts, another at its rate to
     // #soc-triage.
-    let fast = slack_notifier("too-fast", &sim, &["#tq-alerts"], &[], settings(2.0 * rate, burst), Some(store.clone()));
-    let paced = slack_notifier("paced", &sim, &["#soc-triage"], &[], settings(rate, burst), Some(store.clone()));
+    let fast = slack_notifier(
+        "too-fast",
+        &sim,
+        &["#tq-alerts"],
+        &[],
+        settings(2.0 * rate, burst),
+        Some(store.clone()),
+    );
+    let paced = slack_notifier(
+        "paced",
+        &sim,
+        &["#soc-triage"],
+        &[],
+        settings(rate, burst),
+        Some(store.clone()),
+    );
     run(
         &store,
-        vec![service("watchlist", 20, fast), service("high-score-iocs", 60, paced)],
+        vec![
+            service("watchlist", 20, fast),
+            service("high-score-iocs", 60, paced),
+        ],
         80,
         Duration::from_secs(60),
     )
@@ -154,7 +191,10 @@ async fn at_twice_the_rate_a_429_pauses_only_its_own_channel_for_retry_after() {
     }
     assert_eq!(rate_limited(&second).len(), 0);
     assert_eq!(accepted_texts(&sim, "C0TQALERT1"), texts(20, "watchlist"));
-    assert_eq!(accepted_texts(&sim, "C0SOCTRIA1"), texts(60, "high-score-iocs"));
+    assert_eq!(
+        accepted_texts(&sim, "C0SOCTRIA1"),
+        texts(60, "high-score-iocs")
+    );
     assert_eq!(sim.violations(), Vec::<String>::new());
 }
 
@@ -174,12 +214,28 @@ async fn thirty_alerts_at_once_to_one_per_second_all_arrive_in_order() {
         digest_threshold: 1000,
         ..DeliverySettings::default()
     };
-    let n = slack_notifier("soc-slack", &sim, &["#tq-alerts"], &[], defaults, Some(store.clone()));
-    let took = run(&store, vec![service("watchlist", 30, n)], 30, Duration::from_secs(120)).await;
+    let n = slack_notifier(
+        "soc-slack",
+        &sim,
+        &["#tq-alerts"],
+        &[],
+        defaults,
+        Some(store.clone()),
+    );
+    let took = run(
+        &store,
+        vec![service("watchlist", 30, n)],
+        30,
+        Duration::from_secs(120),
+    )
+    .await;
 
     let arrivals = to(&sim.arrivals(), "C0TQALERT1");
     let refused = rate_limited(&arrivals).len();
-    eprintln!("Alertmanager case: 30 alerts at once to 1/s (burst 3): delivered {} in {took:.1?}, {refused} 429s", sim.accepted().len());
+    eprintln!(
+        "Alertmanager case: 30 alerts at once to 1/s (burst 3): delivered {} in {took:.1?}, {refused} 429s",
+        sim.accepted().len()
+    );
     assert_eq!(accepted_texts(&sim, "C0TQALERT1"), texts(30, "watchlist"));
     assert_eq!(refused, 0);
     let counts = store.outbox_counts().unwrap();

@@ -25,7 +25,10 @@ async fn names_resolve_across_pages_of_two() {
         .resolve(&TargetName::channel("#tq-alerts"), Mode::Send)
         .await
         .unwrap();
-    assert_eq!((tq.id.as_str(), tq.post_to.as_str()), ("C0TQALERT1", "C0TQALERT1"));
+    assert_eq!(
+        (tq.id.as_str(), tq.post_to.as_str()),
+        ("C0TQALERT1", "C0TQALERT1")
+    );
     assert_eq!(tq.label, "#tq-alerts");
     // #tq-alerts is last of 8 visible channels: the listing was followed to its 4th page.
     assert!(sim.calls_of("conversations.list") >= 4, "{:?}", sim.calls());
@@ -37,7 +40,12 @@ async fn names_resolve_across_pages_of_two() {
         .unwrap();
     assert_eq!(general.post_to, "C0GENERAL1");
     assert_eq!(sim.calls_of("conversations.join"), 1);
-    assert!(sim.workspace().channel_by_id("C0GENERAL1").unwrap().bot_member);
+    assert!(
+        sim.workspace()
+            .channel_by_id("C0GENERAL1")
+            .unwrap()
+            .bot_member
+    );
 
     let private = resolver
         .resolve(&TargetName::channel("ir-private"), Mode::Send)
@@ -56,7 +64,10 @@ async fn names_resolve_across_pages_of_two() {
     assert_eq!(by_display.label, "@msantos (Maria Santos, U0ANALYST1)");
 
     let by_email = resolver
-        .resolve(&TargetName::user("Daniel.Okafor@soc.tq-sim.test"), Mode::Send)
+        .resolve(
+            &TargetName::user("Daniel.Okafor@soc.tq-sim.test"),
+            Mode::Send,
+        )
         .await
         .unwrap();
     assert_eq!(by_email.id, "U0ANALYST2");
@@ -92,7 +103,11 @@ async fn the_first_tier_with_a_match_decides() {
     assert_eq!(user("analyst2").await.unwrap(), "U0ANALYST2");
     assert_eq!(user("daniel okafor").await.unwrap(), "U0ANALYST2");
     // The users listing was read once for all of these.
-    assert!(sim.calls_of("users.list") <= 6, "{}", sim.calls_of("users.list"));
+    assert!(
+        sim.calls_of("users.list") <= 6,
+        "{}",
+        sim.calls_of("users.list")
+    );
 }
 
 #[tokio::test]
@@ -109,7 +124,10 @@ async fn refusals_name_the_candidates_or_the_missing_name() {
     assert_eq!(same_name.class, ErrorClass::Permanent);
     let detail = same_name.detail.clone().unwrap();
     assert!(detail.contains("matches 2 people by real name"), "{detail}");
-    assert!(detail.contains("@alex.kim (Alex Kim, U0ALEXKIM1)"), "{detail}");
+    assert!(
+        detail.contains("@alex.kim (Alex Kim, U0ALEXKIM1)"),
+        "{detail}"
+    );
     assert!(detail.contains("@akim (Alex Kim, U0ALEXKIM2)"), "{detail}");
 
     let deleted = fail(TargetName::user("former.analyst")).await;
@@ -132,7 +150,12 @@ async fn refusals_name_the_candidates_or_the_missing_name() {
 
     let unknown = fail(TargetName::channel("#tq-alert")).await;
     assert_eq!(unknown.word, "channel_not_found");
-    assert!(unknown.detail.unwrap().contains("no channel named #tq-alert among"));
+    assert!(
+        unknown
+            .detail
+            .unwrap()
+            .contains("no channel named #tq-alert among")
+    );
     assert!(unknown.hint.unwrap().contains("did you mean #tq-alerts?"));
 
     // A private channel the bot is not in cannot be seen: the hint says to invite it.
@@ -147,14 +170,25 @@ async fn refusals_name_the_candidates_or_the_missing_name() {
 
     let no_email = fail(TargetName::user("chris.park@soc.tq-sim.test")).await;
     assert_eq!(no_email.word, "users_not_found");
-    assert!(no_email.detail.unwrap().contains("chris.park@soc.tq-sim.test"));
+    assert!(
+        no_email
+            .detail
+            .unwrap()
+            .contains("chris.park@soc.tq-sim.test")
+    );
 }
 
 #[tokio::test]
 async fn hostile_names_are_refused_with_a_message_not_a_panic() {
     let sim = sim(options()).await;
     let resolver = TargetResolver::new(api(&sim), None);
-    for name in ["#", "  ", "\u{1b}]0;owned\u{7}", &"x".repeat(100_000), "#\u{202e}stressa"] {
+    for name in [
+        "#",
+        "  ",
+        "\u{1b}]0;owned\u{7}",
+        &"x".repeat(100_000),
+        "#\u{202e}stressa",
+    ] {
         let e = resolver
             .resolve(&TargetName::channel(name), Mode::Send)
             .await
@@ -216,7 +250,9 @@ async fn resolutions_are_cached_in_the_state_file_per_workspace() {
     assert_eq!(entry.id, "C0TQALERT1");
     // Another workspace's cache is not this one's.
     assert_eq!(
-        store.slack_target("T0OTHERWS1", "channel", "tq-alerts").unwrap(),
+        store
+            .slack_target("T0OTHERWS1", "channel", "tq-alerts")
+            .unwrap(),
         None
     );
 }
@@ -237,7 +273,12 @@ async fn a_rejected_token_is_named_by_its_variable_never_by_its_value() {
     assert!(!shown.contains(leaked), "{shown}");
 }
 
-fn notifier_config(sim_api: &str, token: &str, channels: &[&str], users: &[&str]) -> NotifierConfig {
+fn notifier_config(
+    sim_api: &str,
+    token: &str,
+    channels: &[&str],
+    users: &[&str],
+) -> NotifierConfig {
     NotifierConfig {
         name: "soc-slack".into(),
         kind: NotifierKind::Slack {
@@ -267,7 +308,9 @@ async fn check_online_resolves_everything_and_changes_nothing() {
     let shown: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
     assert_eq!(lines.len(), 6, "{shown:#?}");
     assert_eq!(lines[0].level, CheckLevel::Ok);
-    assert!(shown[0].contains("soc-slack auth.test: the token from $SLACK_BOT_TOKEN is @tq-alerts"));
+    assert!(
+        shown[0].contains("soc-slack auth.test: the token from $SLACK_BOT_TOKEN is @tq-alerts")
+    );
     assert_eq!(lines[1].level, CheckLevel::Ok);
     assert!(shown[1].contains("#tq-alerts (C0TQALERT1)"));
     // Not a member: a warning that says sending will join.
@@ -283,7 +326,12 @@ async fn check_online_resolves_everything_and_changes_nothing() {
     assert_eq!(sim.calls_of("conversations.join"), 0);
     assert_eq!(sim.calls_of("conversations.open"), 0);
     assert_eq!(sim.calls_of("chat.postMessage"), 0);
-    assert!(!sim.workspace().channel_by_id("C0GENERAL1").unwrap().bot_member);
+    assert!(
+        !sim.workspace()
+            .channel_by_id("C0GENERAL1")
+            .unwrap()
+            .bot_member
+    );
 }
 
 #[tokio::test]
@@ -294,6 +342,9 @@ async fn check_online_stops_at_a_rejected_token() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0].level, CheckLevel::Error);
     let shown = lines[0].to_string();
-    assert!(shown.contains("invalid_auth") && shown.contains("$SLACK_BOT_TOKEN"), "{shown}");
+    assert!(
+        shown.contains("invalid_auth") && shown.contains("$SLACK_BOT_TOKEN"),
+        "{shown}"
+    );
     assert!(!shown.contains("xoxb-revoked"));
 }

@@ -97,7 +97,12 @@ async fn every_block_kit_limit_is_answered_with_invalid_blocks_and_a_pointer(
 async fn limits_count_code_points_not_bytes() {
     let sim = sim(options()).await;
     // 3000 characters of 2 bytes each: within the limit.
-    let (_, answer) = post(&sim, "chat.postMessage", &message(json!([section("é".repeat(3000))]))).await;
+    let (_, answer) = post(
+        &sim,
+        "chat.postMessage",
+        &message(json!([section("é".repeat(3000))])),
+    )
+    .await;
     assert_eq!(answer["ok"], json!(true), "{answer}");
     assert_eq!(sim.accepted().len(), 1);
 }
@@ -106,16 +111,37 @@ async fn limits_count_code_points_not_bytes() {
 async fn messages_are_refused_as_slack_refuses_them() {
     let sim = sim(options()).await;
     let cases = [
-        (json!({ "channel": "C0NOSUCH01", "text": "x" }), "channel_not_found"),
+        (
+            json!({ "channel": "C0NOSUCH01", "text": "x" }),
+            "channel_not_found",
+        ),
         (json!({ "text": "x" }), "channel_not_found"),
-        (json!({ "channel": "C0GENERAL1", "text": "x" }), "not_in_channel"),
-        (json!({ "channel": "G0EXECBRF1", "text": "x" }), "channel_not_found"),
-        (json!({ "channel": "C0OLDALRT1", "text": "x" }), "is_archived"),
+        (
+            json!({ "channel": "C0GENERAL1", "text": "x" }),
+            "not_in_channel",
+        ),
+        (
+            json!({ "channel": "G0EXECBRF1", "text": "x" }),
+            "channel_not_found",
+        ),
+        (
+            json!({ "channel": "C0OLDALRT1", "text": "x" }),
+            "is_archived",
+        ),
         (json!({ "channel": "C0TQALERT1" }), "no_text"),
         (json!({ "channel": "C0TQALERT1", "text": "  " }), "no_text"),
-        (json!({ "channel": "C0TQALERT1", "text": "x".repeat(40_001) }), "msg_too_long"),
-        (json!({ "channel": "D0NOSUCH01", "text": "x" }), "channel_not_found"),
-        (json!({ "channel": "#tq-alerts", "text": "x" }), "channel_not_found"),
+        (
+            json!({ "channel": "C0TQALERT1", "text": "x".repeat(40_001) }),
+            "msg_too_long",
+        ),
+        (
+            json!({ "channel": "D0NOSUCH01", "text": "x" }),
+            "channel_not_found",
+        ),
+        (
+            json!({ "channel": "#tq-alerts", "text": "x" }),
+            "channel_not_found",
+        ),
     ];
     for (body, word) in cases {
         let (_, answer) = post(&sim, "chat.postMessage", &body).await;
@@ -130,7 +156,10 @@ async fn the_token_goes_in_a_bearer_header_and_json_says_its_charset() {
     let url = format!("{}/chat.postMessage", sim.api_url());
     let body = json!({ "channel": "C0TQALERT1", "text": "x", "unfurl_links": false, "unfurl_media": false }).to_string();
     let send = |auth: Option<String>, content_type: &'static str| {
-        let mut r = client().post(&url).header("content-type", content_type).body(body.clone());
+        let mut r = client()
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body.clone());
         if let Some(auth) = auth {
             r = r.header("authorization", auth);
         }
@@ -138,14 +167,34 @@ async fn the_token_goes_in_a_bearer_header_and_json_says_its_charset() {
     };
     let utf8 = "application/json; charset=utf-8";
     assert_eq!(send(None, utf8).await["error"], json!("not_authed"));
-    assert_eq!(send(Some("Bearer xoxb-wrong".into()), utf8).await["error"], json!("invalid_auth"));
+    assert_eq!(
+        send(Some("Bearer xoxb-wrong".into()), utf8).await["error"],
+        json!("invalid_auth")
+    );
     let ok = Some(format!("Bearer {}", sim.token()));
-    assert_eq!(send(ok.clone(), "application/json; charset=iso-8859-1").await["error"], json!("invalid_charset"));
-    assert_eq!(send(ok.clone(), "application/x-www-form-urlencoded").await["error"], json!("invalid_post_type"));
-    assert!(sim.violations().iter().any(|v| v.contains("writes are application/json")));
+    assert_eq!(
+        send(ok.clone(), "application/json; charset=iso-8859-1").await["error"],
+        json!("invalid_charset")
+    );
+    assert_eq!(
+        send(ok.clone(), "application/x-www-form-urlencoded").await["error"],
+        json!("invalid_post_type")
+    );
+    assert!(
+        sim.violations()
+            .iter()
+            .any(|v| v.contains("writes are application/json"))
+    );
     // Without a charset Slack takes it with a warning; the simulator notes the slip.
-    assert_eq!(send(ok.clone(), "application/json").await["ok"], json!(true));
-    assert!(sim.violations().iter().any(|v| v.contains("without `charset=utf-8`")));
+    assert_eq!(
+        send(ok.clone(), "application/json").await["ok"],
+        json!(true)
+    );
+    assert!(
+        sim.violations()
+            .iter()
+            .any(|v| v.contains("without `charset=utf-8`"))
+    );
     // Garbage bodies are refused, not crashed on.
     let garbage = client()
         .post(&url)
@@ -168,7 +217,10 @@ async fn listings_page_by_cursor_and_refuse_a_forged_cursor() {
     let mut cursor = String::new();
     let mut pages = 0;
     loop {
-        let mut query = vec![("types", "public_channel,private_channel"), ("limit", "200")];
+        let mut query = vec![
+            ("types", "public_channel,private_channel"),
+            ("limit", "200"),
+        ];
         if !cursor.is_empty() {
             query.push(("cursor", cursor.as_str()));
         }
@@ -176,9 +228,16 @@ async fn listings_page_by_cursor_and_refuse_a_forged_cursor() {
         assert_eq!(page["ok"], json!(true), "{page}");
         let channels = page["channels"].as_array().unwrap();
         assert!(channels.len() <= 2);
-        names.extend(channels.iter().map(|c| c["name"].as_str().unwrap().to_string()));
+        names.extend(
+            channels
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_string()),
+        );
         pages += 1;
-        cursor = page["response_metadata"]["next_cursor"].as_str().unwrap().to_string();
+        cursor = page["response_metadata"]["next_cursor"]
+            .as_str()
+            .unwrap()
+            .to_string();
         if cursor.is_empty() {
             break;
         }
@@ -188,7 +247,12 @@ async fn listings_page_by_cursor_and_refuse_a_forged_cursor() {
     assert!(names.contains(&"ir-private".to_string()));
     assert!(!names.contains(&"exec-briefings".to_string()));
     assert_eq!(names.len(), 8);
-    let forged = get(&sim, "conversations.list", &[("cursor", "dXNlcjpVMEc5V0ZYTlo=")]).await;
+    let forged = get(
+        &sim,
+        "conversations.list",
+        &[("cursor", "dXNlcjpVMEc5V0ZYTlo=")],
+    )
+    .await;
     assert_eq!(forged["error"], json!("invalid_cursor"));
     let bad_limit = get(&sim, "users.list", &[("limit", "0")]).await;
     assert_eq!(bad_limit["error"], json!("invalid_limit"));
@@ -199,15 +263,24 @@ async fn listings_page_by_cursor_and_refuse_a_forged_cursor() {
 async fn a_method_switch_answers_the_word_a_correct_client_never_provokes() {
     let sim = sim(options()).await;
     sim.inject(FaultRule::on("chat.postMessage", Fault::Error("missing_scope".into())).times(1));
-    sim.inject(FaultRule::on("auth.test", Fault::Error("token_revoked".into())));
+    sim.inject(FaultRule::on(
+        "auth.test",
+        Fault::Error("token_revoked".into()),
+    ));
     let body = json!({ "channel": "C0TQALERT1", "text": "x", "unfurl_links": false, "unfurl_media": false });
     let (_, first) = post(&sim, "chat.postMessage", &body).await;
     assert_eq!(first["error"], json!("missing_scope"));
     assert_eq!(first["needed"], json!("chat:write"));
     let (_, second) = post(&sim, "chat.postMessage", &body).await;
     assert_eq!(second["ok"], json!(true), "the switch was for one request");
-    assert_eq!(get(&sim, "auth.test", &[]).await["error"], json!("token_revoked"));
-    assert_eq!(get(&sim, "auth.test", &[]).await["error"], json!("token_revoked"));
+    assert_eq!(
+        get(&sim, "auth.test", &[]).await["error"],
+        json!("token_revoked")
+    );
+    assert_eq!(
+        get(&sim, "auth.test", &[]).await["error"],
+        json!("token_revoked")
+    );
     sim.clear_faults();
     assert_eq!(get(&sim, "auth.test", &[]).await["ok"], json!(true));
 }
@@ -231,7 +304,10 @@ async fn the_simulator_listens_on_loopback_only() {
 async fn an_unknown_webhook_path_is_no_service() {
     let sim = sim(options()).await;
     let r = client()
-        .post(format!("http://{}/services/T0TQSIM001/B0SIMHOOK1/guessed", sim.addr()))
+        .post(format!(
+            "http://{}/services/T0TQSIM001/B0SIMHOOK1/guessed",
+            sim.addr()
+        ))
         .header("content-type", "application/json")
         .body(r#"{"text":"x"}"#)
         .send()

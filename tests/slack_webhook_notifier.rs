@@ -17,14 +17,19 @@ use tq_alerts::formatters::PlainFormatter;
 use tq_alerts::http::ClientOptions;
 use tq_alerts::notifier::{DeliverySettings, Notifier};
 use tq_alerts::notifiers::SlackWebhookNotifier;
-use tq_alerts::sim::slack::{ArrivalOutcome, Fault, FaultRule, RateLimit, SlackSim, SlackSimOptions, Via};
+use tq_alerts::sim::slack::{
+    ArrivalOutcome, Fault, FaultRule, RateLimit, SlackSim, SlackSimOptions, Via,
+};
 use tq_alerts::store::{AttemptResult, DeliveryFilter, DeliveryRecord, Store};
 use tq_alerts::worker::Worker;
 
 fn notifier(sim: &SlackSim, settings: DeliverySettings) -> Arc<dyn Notifier> {
     let mut n = SlackWebhookNotifier::new(
         "team-hook",
-        Secret::new(sim.webhook_url(), SecretSource::Env("SLACK_WEBHOOK_URL".into())),
+        Secret::new(
+            sim.webhook_url(),
+            SecretSource::Env("SLACK_WEBHOOK_URL".into()),
+        ),
         settings,
         &ClientOptions::default(),
     )
@@ -33,7 +38,11 @@ fn notifier(sim: &SlackSim, settings: DeliverySettings) -> Arc<dyn Notifier> {
     Arc::new(n)
 }
 
-async fn run(sim: &SlackSim, alerts: usize, settings: DeliverySettings) -> (tempfile::TempDir, Store, Vec<DeliveryRecord>) {
+async fn run(
+    sim: &SlackSim,
+    alerts: usize,
+    settings: DeliverySettings,
+) -> (tempfile::TempDir, Store, Vec<DeliveryRecord>) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("state.db")).unwrap();
     let mut service = BatchService::new("watchlist", real_alerts(alerts, "watchlist"));
@@ -54,7 +63,10 @@ async fn run(sim: &SlackSim, alerts: usize, settings: DeliverySettings) -> (temp
 }
 
 fn secret_path(sim: &SlackSim) -> String {
-    url::Url::parse(&sim.webhook_url()).unwrap().path().to_string()
+    url::Url::parse(&sim.webhook_url())
+        .unwrap()
+        .path()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,7 +74,10 @@ async fn ok_is_delivered_with_the_message_as_slack_takes_it() {
     let sim = sim(options()).await;
     let (_dir, store, log) = run(&sim, 5, settings(500.0, 20)).await;
     assert_eq!(store.outbox_counts().unwrap().delivered, 5);
-    assert!(log.iter().all(|d| d.result == AttemptResult::Delivered && d.status == Some(200)));
+    assert!(
+        log.iter()
+            .all(|d| d.result == AttemptResult::Delivered && d.status == Some(200))
+    );
     let accepted = sim.accepted();
     assert_eq!(accepted.len(), 5);
     for m in &accepted {
@@ -109,8 +124,17 @@ async fn an_archived_channel_answers_410_and_the_row_fails_with_the_word() {
     assert!(sim.archive_channel("tq-alerts"));
     let (_dir, _store, log) = run(&sim, 1, settings(500.0, 20)).await;
     let reason = log[0].reason.as_ref().unwrap();
-    assert_eq!((log[0].status, reason.word.as_str()), (Some(410), "channel_is_archived"));
-    assert!(reason.hint.as_deref().unwrap().contains("$SLACK_WEBHOOK_URL"));
+    assert_eq!(
+        (log[0].status, reason.word.as_str()),
+        (Some(410), "channel_is_archived")
+    );
+    assert!(
+        reason
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("$SLACK_WEBHOOK_URL")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,7 +145,11 @@ async fn a_500_is_retried_then_delivered() {
     let results: Vec<AttemptResult> = log.iter().map(|d| d.result).collect();
     assert_eq!(
         results,
-        vec![AttemptResult::Retrying, AttemptResult::Retrying, AttemptResult::Delivered]
+        vec![
+            AttemptResult::Retrying,
+            AttemptResult::Retrying,
+            AttemptResult::Delivered
+        ]
     );
     assert_eq!(log[0].reason.as_ref().unwrap().word, "http 500");
     assert_eq!(sim.accepted().len(), 1);
@@ -143,7 +171,11 @@ async fn a_429_waits_for_retry_after() {
         if let ArrivalOutcome::RateLimited { retry_after } = a.outcome {
             pauses += 1;
             let next = &arrivals[i + 1];
-            assert!(next.at - a.at >= retry_after, "came back after {:?}", next.at - a.at);
+            assert!(
+                next.at - a.at >= retry_after,
+                "came back after {:?}",
+                next.at - a.at
+            );
         }
     }
     assert!(pauses >= 1, "{arrivals:#?}");
@@ -175,12 +207,18 @@ async fn a_url_that_is_not_https_or_loopback_is_refused_without_printing_it() {
     assert!(!e.contains("s3cr3tP4th"), "{e}");
     let e = SlackWebhookNotifier::new(
         "team-hook",
-        Secret::new("not a url s3cr3t", SecretSource::Env("SLACK_WEBHOOK_URL".into())),
+        Secret::new(
+            "not a url s3cr3t",
+            SecretSource::Env("SLACK_WEBHOOK_URL".into()),
+        ),
         DeliverySettings::default(),
         &ClientOptions::default(),
     )
     .err()
     .unwrap()
     .to_string();
-    assert!(e.contains("$SLACK_WEBHOOK_URL") && !e.contains("s3cr3t"), "{e}");
+    assert!(
+        e.contains("$SLACK_WEBHOOK_URL") && !e.contains("s3cr3t"),
+        "{e}"
+    );
 }

@@ -43,7 +43,12 @@ pub fn send_test(config: Config, notifier: &str) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     let store = state.as_ref().map(|(_, store)| store);
-    let notifier = build_notifier(notifier_config, &formatters, &client_options(&config), store)?;
+    let notifier = build_notifier(
+        notifier_config,
+        &formatters,
+        &client_options(&config),
+        store,
+    )?;
     let runtime = tokio::runtime::Runtime::new()?;
     let results = runtime.block_on(crate::worker::send_test(notifier.as_ref(), store));
     for result in &results {

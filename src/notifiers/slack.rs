@@ -84,7 +84,11 @@ impl SlackNotifier {
         }
     }
 
-    async fn post(&self, resolved: &Resolved, message: &Message) -> (String, Result<Posted, Failure>) {
+    async fn post(
+        &self,
+        resolved: &Resolved,
+        message: &Message,
+    ) -> (String, Result<Posted, Failure>) {
         let body = payload(&resolved.post_to, message).to_string();
         let result = self.resolver.api().post_message(&body).await.map_err(|e| {
             let source = self.resolver.api().token_source();
@@ -302,7 +306,13 @@ pub struct CheckLine {
 
 impl fmt::Display for CheckLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:<8} {}: {}", self.level.as_str(), self.subject, self.message)
+        write!(
+            f,
+            "{:<8} {}: {}",
+            self.level.as_str(),
+            self.subject,
+            self.message
+        )
     }
 }
 
@@ -359,7 +369,11 @@ pub async fn check_online(config: &NotifierConfig, client: &ClientOptions) -> Ve
             ),
         )),
         Err(failure) => {
-            out.push(line(CheckLevel::Error, subject("auth.test"), failure.to_string()));
+            out.push(line(
+                CheckLevel::Error,
+                subject("auth.test"),
+                failure.to_string(),
+            ));
             return out;
         }
     }
@@ -373,7 +387,9 @@ pub async fn check_online(config: &NotifierConfig, client: &ClientOptions) -> Ve
             Ok(resolved) => {
                 let what = format!("{} ({})", resolved.label, resolved.id);
                 match resolved.note {
-                    Some(note) => out.push(line(CheckLevel::Warning, shown, format!("{what}: {note}"))),
+                    Some(note) => {
+                        out.push(line(CheckLevel::Warning, shown, format!("{what}: {note}")))
+                    }
                     None => out.push(line(CheckLevel::Ok, shown, what)),
                 }
             }
@@ -435,7 +451,10 @@ mod tests {
         assert_eq!(n.target_name("analyst1").kind, TargetKind::User);
         // Names no longer in the config are read by their shape.
         assert_eq!(n.target_name("#old").kind, TargetKind::Channel);
-        assert_eq!(n.target_name("someone@soc.tq-sim.test").kind, TargetKind::User);
+        assert_eq!(
+            n.target_name("someone@soc.tq-sim.test").kind,
+            TargetKind::User
+        );
         assert_eq!(n.target_name("U0ANALYST2").kind, TargetKind::User);
         assert_eq!(n.target_name("general").kind, TargetKind::Channel);
     }

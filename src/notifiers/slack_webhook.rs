@@ -205,12 +205,14 @@ impl Notifier for SlackWebhookNotifier {
             200..=299 => DeliveryOutcome::Delivered,
             429 => DeliveryOutcome::RateLimited { retry_after },
             408 | 500..=599 => DeliveryOutcome::Retry {
-                reason: with_detail(Reason::new(word)).hint("Slack did not take the message; retrying"),
+                reason: with_detail(Reason::new(word))
+                    .hint("Slack did not take the message; retrying"),
                 retry_after,
             },
             300..=399 => DeliveryOutcome::Failed {
-                reason: with_detail(Reason::new(word))
-                    .hint("the webhook URL redirects; redirects are not followed, use the final URL"),
+                reason: with_detail(Reason::new(word)).hint(
+                    "the webhook URL redirects; redirects are not followed, use the final URL",
+                ),
             },
             _ => {
                 let hint = self.hint(&word);
@@ -219,7 +221,9 @@ impl Notifier for SlackWebhookNotifier {
                 }
             }
         };
-        Delivery::new(outcome).with_payload(body).with_status(status)
+        Delivery::new(outcome)
+            .with_payload(body)
+            .with_status(status)
     }
 }
 
@@ -229,7 +233,9 @@ mod tests {
 
     #[test]
     fn the_body_is_the_message_with_unfurling_off() {
-        let body = payload(&Message::text("Indicator `173[.]208[.]129[.]44` on the watchlist"));
+        let body = payload(&Message::text(
+            "Indicator `173[.]208[.]129[.]44` on the watchlist",
+        ));
         assert_eq!(
             body,
             json!({
@@ -242,7 +248,10 @@ mod tests {
 
     #[test]
     fn only_plain_words_are_taken_as_slacks_word() {
-        assert_eq!(word_of("channel_is_archived\n"), Some("channel_is_archived"));
+        assert_eq!(
+            word_of("channel_is_archived\n"),
+            Some("channel_is_archived")
+        );
         assert_eq!(word_of("<html>Bad Gateway</html>"), None);
         assert_eq!(word_of(""), None);
         assert_eq!(word_of(&"a".repeat(65)), None);

@@ -131,10 +131,16 @@ pub struct AcceptedMessage {
 /// What became of one message request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ArrivalOutcome {
-    Accepted { ts: String },
-    RateLimited { retry_after: Duration },
+    Accepted {
+        ts: String,
+    },
+    RateLimited {
+        retry_after: Duration,
+    },
     /// Refused with Slack's word (`not_in_channel`, `invalid_blocks`, ...).
-    Refused { word: String },
+    Refused {
+        word: String,
+    },
     /// A fault switch took it.
     Fault(Fault),
 }
@@ -206,7 +212,9 @@ impl Inner {
                     "a message to {channel} arrived {:.3} s before its Retry-After ended",
                     early.as_secs_f64()
                 ));
-                return Err(Duration::from_secs(early.as_secs_f64().ceil().max(1.0) as u64));
+                return Err(Duration::from_secs(
+                    early.as_secs_f64().ceil().max(1.0) as u64
+                ));
             }
             self.blocked_until.remove(channel);
         }
@@ -238,7 +246,11 @@ impl Inner {
             .map(|d| d.as_micros())
             .unwrap_or(0);
         self.last_ts = now.max(self.last_ts + 1);
-        format!("{}.{:06}", self.last_ts / 1_000_000, self.last_ts % 1_000_000)
+        format!(
+            "{}.{:06}",
+            self.last_ts / 1_000_000,
+            self.last_ts % 1_000_000
+        )
     }
 
     /// A fresh id with a prefix (`D`, `C`).
@@ -274,7 +286,9 @@ pub struct SlackSim {
 
 impl std::fmt::Debug for SlackSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlackSim").field("addr", &self.addr).finish()
+        f.debug_struct("SlackSim")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -291,7 +305,12 @@ impl SlackSim {
                 ),
             ));
         }
-        if !options.workspace.channels.iter().any(|c| c.name == options.webhook_channel) {
+        if !options
+            .workspace
+            .channels
+            .iter()
+            .any(|c| c.name == options.webhook_channel)
+        {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
@@ -536,7 +555,10 @@ mod tests {
         // Another channel has its own bucket.
         assert_eq!(i.admit("C0GENERAL1", t), Ok(()));
         // Arriving before Retry-After ends is a violation, and refused again.
-        assert!(i.admit("C0TQALERT1", t + Duration::from_millis(500)).is_err());
+        assert!(
+            i.admit("C0TQALERT1", t + Duration::from_millis(500))
+                .is_err()
+        );
         assert_eq!(i.violations.len(), 1);
         assert_eq!(i.admit("C0TQALERT1", t + Duration::from_secs(1)), Ok(()));
     }
@@ -546,7 +568,8 @@ mod tests {
         let mut i = inner(None);
         i.faults
             .push(FaultRule::on("chat.postMessage", Fault::Status(503)).times(2));
-        i.faults.push(FaultRule::on("*", Fault::Status(500)).times(1));
+        i.faults
+            .push(FaultRule::on("*", Fault::Status(500)).times(1));
         assert_eq!(i.take_fault("chat.postMessage"), Some(Fault::Status(503)));
         assert_eq!(i.take_fault("auth.test"), Some(Fault::Status(500)));
         assert_eq!(i.take_fault("chat.postMessage"), Some(Fault::Status(503)));

@@ -76,8 +76,10 @@ pub enum ErrorClass {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     /// The method called (`chat.postMessage`).
-    pub method: String,
+    pub method: &'static str,
     pub word: String,
+    /// What else the answer said; for `invalid_blocks` and friends, Slack's messages
+    /// (`[ERROR] … [json-pointer:…]`) joined with `; `.
     pub detail: Option<String>,
     pub class: ErrorClass,
     pub retry_after: Option<Duration>,
@@ -85,24 +87,21 @@ pub struct ApiError {
     pub status: Option<u16>,
     /// `missing_scope`: the scope Slack says is needed.
     pub needed: Option<String>,
-    /// `invalid_blocks` and friends: Slack's messages, `[ERROR] … [json-pointer:…]`.
-    pub messages: Vec<String>,
     /// The request may have reached Slack although no answer came back (a timeout after
     /// sending, or an answer cut off): a retry may duplicate it.
     pub maybe_sent: bool,
 }
 
 impl ApiError {
-    fn new(method: &str, word: impl Into<String>, class: ErrorClass) -> Self {
+    fn new(method: &'static str, word: impl Into<String>, class: ErrorClass) -> Self {
         Self {
-            method: method.to_string(),
+            method,
             word: word.into(),
             detail: None,
             class,
             retry_after: None,
             status: None,
             needed: None,
-            messages: Vec::new(),
             maybe_sent: false,
         }
     }
@@ -328,7 +327,11 @@ impl fmt::Debug for SlackApi {
 
 impl SlackApi {
     /// A client for `api_url` (`https://slack.com/api`; `http` only on loopback) with `token`.
-    pub fn new(api_url: &Url, token: Secret, options: &ClientOptions) -> Result<Self, SlackApiError> {
+    pub fn new(
+        api_url: &Url,
+        token: Secret,
+        options: &ClientOptions,
+    ) -> Result<Self, SlackApiError> {
         http::check_scheme(api_url).map_err(SlackApiError::BadUrl)?;
         if api_url.cannot_be_a_base() || api_url.query().is_some() {
             return Err(SlackApiError::BadUrl(format!(
@@ -349,7 +352,7 @@ impl SlackApi {
         self.token.source().to_string()
     }
 
-    fn url(&self, method: &str) -> Result<Url, ApiError> {
+    fn url(&self, method: &'static str) -> Result<Url, ApiError> {
         Url::parse(&format!("{}/{method}", self.base)).map_err(|_| {
             ApiError::new(method, "bad api_url", ErrorClass::Permanent)
                 .detail("the configured api_url does not make a valid method URL")
@@ -357,7 +360,11 @@ impl SlackApi {
     }
 
     /// A read: GET with query parameters.
-    pub async fn get(&self, method: &str, params: &[(&str, &str)]) -> Result<Value, ApiError> {
+    pub async fn get(
+        &self,
+        method: &'static str,
+        params: &[(&str, &str)],
+    ) -> Result<Value, ApiError> {
         let mut url = self.url(method)?;
         if !params.is_empty() {
             url.query_pairs_mut().extend_pairs(params);
@@ -367,7 +374,7 @@ impl SlackApi {
     }
 
     /// A write: the exact JSON `body`, as `application/json; charset=utf-8`.
-    pub async fn post(&self, method: &str, body: &str) -> Result<Value, ApiError> {
+    pub async fn post(&self, method: &'static str, body: &str) -> Result<Value, ApiError> {
         let url = self.url(method)?;
         let request = self
             .client
@@ -380,13 +387,14 @@ impl SlackApi {
 
     async fn finish(
         &self,
-        method: &str,
+        method: &'static str,
         sent: Result<reqwest::Response, reqwest::Error>,
     ) -> Result<Value, ApiError> {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
-                let mut error = ApiError::new(method, http::describe_error(&e), ErrorClass::Transient);
+                let mut error =
+                    ApiError::new(method, http::describe_error(&e), ErrorClass::Transient);
                 // A timeout after connecting may strike after Slack took the request.
                 error.maybe_sent = e.is_timeout() && !e.is_connect();
                 return Err(error);
@@ -397,8 +405,9 @@ impl SlackApi {
         let body = match response.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                let mut error = ApiError::new(method, http::describe_error(&e), ErrorClass::Transient)
-                    .detail(format!("the answer (HTTP {status}) was cut off"));
+                let mut error =
+                    ApiError::new(method, http::describe_error(&e), ErrorClass::Transient)
+                        .detail(format!("the answer (HTTP {status}) was cut off"));
                 error.status = Some(status);
                 error.maybe_sent = true;
                 return Err(error);
@@ -418,7 +427,8 @@ impl SlackApi {
             } else {
                 ErrorClass::Permanent
             };
-            let mut error = ApiError::new(method, format!("http {status}"), class).detail(excerpt());
+            let mut error =
+                ApiError::new(method, format!("http {status}"), class).detail(excerpt());
             error.status = Some(status);
             error.retry_after = retry_after;
             return Err(error);
@@ -450,7 +460,10 @@ impl SlackApi {
                     .get("needed")
                     .and_then(Value::as_str)
                     .map(|s| crate::text::truncate(&clean_text(s), 200).into_owned());
-                error.messages = messages(&value);
+                let said = messages(&value);
+                if !said.is_empty() {
+                    error.detail = Some(said.join("; "));
+                }
                 Err(error)
             }
             None => {
@@ -475,8 +488,10 @@ impl SlackApi {
                 user_id,
                 bot_id: s("bot_id"),
             }),
-            _ => Err(ApiError::new("auth.test", "unreadable answer", ErrorClass::Transient)
-                .detail("no team_id or user_id in the answer")),
+            _ => Err(
+                ApiError::new("auth.test", "unreadable answer", ErrorClass::Transient)
+                    .detail("no team_id or user_id in the answer"),
+            ),
         }
     }
 
@@ -501,9 +516,7 @@ impl SlackApi {
 
     /// `users.lookupByEmail`.
     pub async fn users_lookup_by_email(&self, email: &str) -> Result<User, ApiError> {
-        let v = self
-            .get("users.lookupByEmail", &[("email", email)])
-            .await?;
+        let v = self.get("users.lookupByEmail", &[("email", email)]).await?;
         field(&v, "users.lookupByEmail", "user")
     }
 
@@ -515,8 +528,12 @@ impl SlackApi {
             .and_then(Value::as_str)
             .map(clean_text)
             .ok_or_else(|| {
-                ApiError::new("conversations.open", "unreadable answer", ErrorClass::Transient)
-                    .detail("no channel.id in the answer")
+                ApiError::new(
+                    "conversations.open",
+                    "unreadable answer",
+                    ErrorClass::Transient,
+                )
+                .detail("no channel.id in the answer")
             })
     }
 
@@ -535,9 +552,12 @@ impl SlackApi {
             (Some(channel), Some(ts)) => Ok(Posted { channel, ts }),
             _ => {
                 // Slack said ok: the message is there even if we cannot say where.
-                let mut error =
-                    ApiError::new("chat.postMessage", "unreadable answer", ErrorClass::Transient)
-                        .detail("ok without channel and ts");
+                let mut error = ApiError::new(
+                    "chat.postMessage",
+                    "unreadable answer",
+                    ErrorClass::Transient,
+                )
+                .detail("ok without channel and ts");
                 error.maybe_sent = true;
                 Err(error)
             }
@@ -548,7 +568,7 @@ impl SlackApi {
     /// 429s met on the way are waited out a few times (a listing is worth finishing).
     async fn paged<T: serde::de::DeserializeOwned>(
         &self,
-        method: &str,
+        method: &'static str,
         params: &[(&str, &str)],
         field_name: &str,
     ) -> Result<Vec<T>, ApiError> {
@@ -585,17 +605,25 @@ impl SlackApi {
                 return Ok(out);
             }
             if !seen.insert(next.to_string()) {
-                return Err(ApiError::new(method, "unreadable answer", ErrorClass::Transient)
-                    .detail("the same next_cursor came back twice"));
+                return Err(
+                    ApiError::new(method, "unreadable answer", ErrorClass::Transient)
+                        .detail("the same next_cursor came back twice"),
+                );
             }
             cursor = next.to_string();
         }
-        Err(ApiError::new(method, "unreadable answer", ErrorClass::Transient)
-            .detail(format!("more than {MAX_PAGES} pages")))
+        Err(
+            ApiError::new(method, "unreadable answer", ErrorClass::Transient)
+                .detail(format!("more than {MAX_PAGES} pages")),
+        )
     }
 }
 
-fn field<T: serde::de::DeserializeOwned>(v: &Value, method: &str, name: &str) -> Result<T, ApiError> {
+fn field<T: serde::de::DeserializeOwned>(
+    v: &Value,
+    method: &'static str,
+    name: &str,
+) -> Result<T, ApiError> {
     let raw = v.get(name).cloned().unwrap_or(Value::Null);
     serde_json::from_value(raw).map_err(|e| {
         ApiError::new(method, "unreadable answer", ErrorClass::Transient)
@@ -628,7 +656,12 @@ fn messages(v: &Value) -> Vec<String> {
     let from = |p: &str| {
         v.pointer(p)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect::<Vec<_>>())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default()
     };
     let mut out = from("/response_metadata/messages");
@@ -647,10 +680,20 @@ mod tests {
 
     #[test]
     fn words_are_sorted_into_permanent_and_transient() {
-        for w in ["channel_not_found", "not_in_channel", "invalid_blocks", "token_revoked"] {
+        for w in [
+            "channel_not_found",
+            "not_in_channel",
+            "invalid_blocks",
+            "token_revoked",
+        ] {
             assert_eq!(class_of(w), ErrorClass::Permanent, "{w}");
         }
-        for w in ["internal_error", "fatal_error", "service_unavailable", "request_timeout"] {
+        for w in [
+            "internal_error",
+            "fatal_error",
+            "service_unavailable",
+            "request_timeout",
+        ] {
             assert_eq!(class_of(w), ErrorClass::Transient, "{w}");
         }
         assert_eq!(class_of("a_word_nobody_documented"), ErrorClass::Permanent);
@@ -667,7 +710,13 @@ mod tests {
     #[test]
     fn the_api_url_must_be_https_or_loopback_and_a_plain_base() {
         let token = Secret::new("xoxb-1", crate::config::SecretSource::Literal);
-        let ok = |u: &str| SlackApi::new(&Url::parse(u).unwrap(), token.clone(), &ClientOptions::default());
+        let ok = |u: &str| {
+            SlackApi::new(
+                &Url::parse(u).unwrap(),
+                token.clone(),
+                &ClientOptions::default(),
+            )
+        };
         assert!(ok("https://slack.com/api").is_ok());
         assert!(ok("http://127.0.0.1:9/api/").is_ok());
         let err = ok("http://slack.example.net/api").unwrap_err().to_string();

@@ -172,7 +172,11 @@ pub struct Failure {
 
 impl Failure {
     /// A failure of ours (no Slack call behind it), which retrying cannot fix.
-    pub fn permanent(word: impl Into<String>, detail: impl Into<String>, hint: Option<String>) -> Self {
+    pub fn permanent(
+        word: impl Into<String>,
+        detail: impl Into<String>,
+        hint: Option<String>,
+    ) -> Self {
         Self {
             word: word.into(),
             detail: Some(detail.into()),
@@ -186,14 +190,9 @@ impl Failure {
 
     /// A failed call, with the hint `ctx` allows.
     pub fn from_api(error: &ApiError, ctx: &HintContext<'_>) -> Self {
-        let detail = if error.messages.is_empty() {
-            error.detail.clone()
-        } else {
-            Some(error.messages.join("; "))
-        };
         Self {
             word: error.word.clone(),
-            detail,
+            detail: error.detail.clone(),
             hint: api::hint(error, ctx),
             class: error.class,
             retry_after: error.retry_after,
@@ -263,7 +262,11 @@ impl TargetResolver {
         &self.api
     }
 
-    fn hint_context<'a>(&'a self, token_source: &'a str, channel: Option<&'a str>) -> HintContext<'a> {
+    fn hint_context<'a>(
+        &'a self,
+        token_source: &'a str,
+        channel: Option<&'a str>,
+    ) -> HintContext<'a> {
         HintContext {
             token_source,
             bot: self.identity.get().map(|i| i.user.as_str()),
@@ -326,9 +329,7 @@ impl TargetResolver {
                 return Ok(resolved);
             }
         }
-        let result = self
-            .look_up(target, mode, &identity, &mut listings)
-            .await;
+        let result = self.look_up(target, mode, &identity, &mut listings).await;
         drop(listings);
         match &result {
             Ok(resolved) if mode == Mode::Send => {
@@ -425,7 +426,10 @@ impl TargetResolver {
                 Ok(resolved(&id, &post_to, id.clone()))
             }
             Spec::Email(email) => {
-                if email.starts_with('@') || email.ends_with('@') || email.contains(char::is_whitespace) {
+                if email.starts_with('@')
+                    || email.ends_with('@')
+                    || email.contains(char::is_whitespace)
+                {
                     return Err(Failure::permanent(
                         "users_not_found",
                         format!("'{}' is not an e-mail address", target.written),
@@ -440,7 +444,8 @@ impl TargetResolver {
                         if matches!(e.word.as_str(), "users_not_found" | "user_not_found") {
                             f = f.with_detail(format!("no active user has the e-mail {email}"));
                             f.hint = Some(
-                                "check the address (deactivated accounts are not found by e-mail)".into(),
+                                "check the address (deactivated accounts are not found by e-mail)"
+                                    .into(),
                             );
                         }
                         return Err(f);
@@ -537,12 +542,16 @@ impl TargetResolver {
                 return Err(Failure::permanent(
                     "is_archived",
                     format!("#{name} is archived"),
-                    Some(format!("unarchive #{name} in Slack, or remove it from `channels`")),
+                    Some(format!(
+                        "unarchive #{name} in Slack, or remove it from `channels`"
+                    )),
                 ));
             }
             let near = crate::config::load::did_you_mean(
                 name,
-                all.iter().filter(|c| !c.is_archived).map(|c| c.name.as_str()),
+                all.iter()
+                    .filter(|c| !c.is_archived)
+                    .map(|c| c.name.as_str()),
             );
             let mut hint = format!(
                 "if #{name} is private, invite the bot to #{name} (/invite @{bot}); otherwise check the name"
@@ -625,13 +634,20 @@ impl TargetResolver {
         let (people, dropped): (Vec<&User>, Vec<&User>) =
             all.iter().partition(|u| unreachable_user(u).is_none());
         for (tier, matches) in TIERS {
-            let found: Vec<&User> = people.iter().copied().filter(|u| matches(u, name)).collect();
+            let found: Vec<&User> = people
+                .iter()
+                .copied()
+                .filter(|u| matches(u, name))
+                .collect();
             match found.len() {
                 0 => continue,
                 1 => return Ok(found[0].clone()),
                 n => {
-                    let listed: Vec<String> =
-                        found.iter().take(MAX_CANDIDATES).map(|u| u.describe()).collect();
+                    let listed: Vec<String> = found
+                        .iter()
+                        .take(MAX_CANDIDATES)
+                        .map(|u| u.describe())
+                        .collect();
                     let more = if n > MAX_CANDIDATES {
                         format!(" and {} more", n - MAX_CANDIDATES)
                     } else {
@@ -650,7 +666,10 @@ impl TargetResolver {
             }
         }
         // Nobody reachable: say whether the name belongs to someone who was dropped.
-        if let Some(user) = dropped.iter().find(|u| TIERS.iter().any(|(_, m)| m(u, name))) {
+        if let Some(user) = dropped
+            .iter()
+            .find(|u| TIERS.iter().any(|(_, m)| m(u, name)))
+        {
             let why = unreachable_user(user).unwrap_or("not reachable");
             return Err(Failure::permanent(
                 "user_not_found",
@@ -687,7 +706,8 @@ type Matcher = fn(&User, &str) -> bool;
 /// The tiers of PRODUCT.md §6.4, in order, with the words errors use for them.
 const TIERS: [(&str, Matcher); 3] = [
     ("display name", |u, q| {
-        eq(u.profile.display_name.as_deref(), q) || eq(u.profile.display_name_normalized.as_deref(), q)
+        eq(u.profile.display_name.as_deref(), q)
+            || eq(u.profile.display_name_normalized.as_deref(), q)
     }),
     ("user name", |u, q| eq(Some(&u.name), q)),
     ("real name", |u, q| {
@@ -729,9 +749,17 @@ mod tests {
         assert_eq!(TargetName::channel(" general ").key(), "general");
         assert_eq!(TargetName::channel("C0TQALERT1").key(), "C0TQALERT1");
         assert_eq!(TargetName::channel("c0tqalert1").key(), "c0tqalert1");
-        assert!(matches!(TargetName::user("U0ANALYST1").spec(), Spec::UserId(_)));
-        assert!(matches!(TargetName::user("W0ENTERPRS1").spec(), Spec::UserId(_)));
-        assert!(matches!(TargetName::user("@analyst1").spec(), Spec::UserName(n) if n == "analyst1"));
+        assert!(matches!(
+            TargetName::user("U0ANALYST1").spec(),
+            Spec::UserId(_)
+        ));
+        assert!(matches!(
+            TargetName::user("W0ENTERPRS1").spec(),
+            Spec::UserId(_)
+        ));
+        assert!(
+            matches!(TargetName::user("@analyst1").spec(), Spec::UserName(n) if n == "analyst1")
+        );
         assert!(matches!(
             TargetName::user("Maria.Santos@soc.tq-sim.test").spec(),
             Spec::Email(e) if e == "maria.santos@soc.tq-sim.test"

@@ -136,7 +136,9 @@ mod tests {
             None
         );
         assert_eq!(
-            store.slack_target("T0SIMTQ01", "user", "tq-alerts").unwrap(),
+            store
+                .slack_target("T0SIMTQ01", "user", "tq-alerts")
+                .unwrap(),
             None
         );
         assert!(

@@ -12,8 +12,8 @@ use crate::formatters::PlainFormatter;
 use crate::http::ClientOptions;
 use crate::notifier::Notifier;
 use crate::notifiers::{SlackNotifier, SlackWebhookNotifier, WebhookNotifier};
-use crate::slack::api::SlackApi;
 use crate::service::Service;
+use crate::slack::api::SlackApi;
 use crate::store::Store;
 
 use super::{Worker, WorkerOptions};
@@ -106,8 +106,8 @@ pub fn build_notifier(
                 timeout: Some(config.delivery.timeout),
                 ..client.clone()
             };
-            let api = SlackApi::new(api_url, token.clone(), &options)
-                .map_err(|e| err(e.to_string()))?;
+            let api =
+                SlackApi::new(api_url, token.clone(), &options).map_err(|e| err(e.to_string()))?;
             Box::new(SlackNotifier::new(
                 &config.name,
                 api,

@@ -104,7 +104,11 @@ mod tests {
         let _ = p.ready_at(later);
         let _ = p.ready_at(start);
         let ready = p.ready_at(later);
-        assert!(ready >= start + Duration::from_millis(10), "{:?}", ready - start);
+        assert!(
+            ready >= start + Duration::from_millis(10),
+            "{:?}",
+            ready - start
+        );
     }
 
     #[test]

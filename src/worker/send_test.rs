@@ -59,7 +59,11 @@ impl fmt::Display for TargetResult {
             TestResult::Delivered { receipt: None } => write!(f, "ok      {target}"),
             TestResult::Failed { reason, transient } => {
                 let reason = reason.to_string();
-                write!(f, "failed  {target}  {}", crate::text::sanitize_for_terminal(&reason))?;
+                write!(
+                    f,
+                    "failed  {target}  {}",
+                    crate::text::sanitize_for_terminal(&reason)
+                )?;
                 if *transient {
                     f.write_str(" (transient: the worker would retry)")?;
                 }

@@ -45,7 +45,9 @@ enum Kind {
 
 fn kind_of(method: &str) -> Option<Kind> {
     match method {
-        "auth.test" | "conversations.list" | "users.list" | "users.lookupByEmail" => Some(Kind::Read),
+        "auth.test" | "conversations.list" | "users.list" | "users.lookupByEmail" => {
+            Some(Kind::Read)
+        }
         "chat.postMessage" | "conversations.open" | "conversations.join" => Some(Kind::Write),
         _ => None,
     }
@@ -151,7 +153,15 @@ async fn api(
             return apply_transport_fault(&state, &conn, other, || error("internal_error")).await;
         }
     }
-    let response = handle(&state, &method, &http_method, &headers, query.as_deref(), &body, at);
+    let response = handle(
+        &state,
+        &method,
+        &http_method,
+        &headers,
+        query.as_deref(),
+        &body,
+        at,
+    );
     if fault == Some(Fault::LoseAnswerAfterAccept) {
         hang(&state).await;
         conn.cut();
@@ -180,9 +190,7 @@ async fn apply_transport_fault(
             conn.cut();
             fallback()
         }
-        Fault::RateLimited(secs) => {
-            rate_limited(Duration::from_secs(*secs), fallback())
-        }
+        Fault::RateLimited(secs) => rate_limited(Duration::from_secs(*secs), fallback()),
         Fault::LoseAnswerAfterAccept | Fault::Error(_) => fallback(),
     }
 }
@@ -210,23 +218,25 @@ fn handle(
     at: Instant,
 ) -> Response {
     let mut inner = state.lock();
-    let (response, word) = match prepare(state, &mut inner, method, http_method, headers, query, body) {
-        Err((response, word)) => {
-            if method == "chat.postMessage" {
-                let channel = serde_json::from_slice::<Value>(body)
-                    .ok()
-                    .and_then(|v| v.get("channel").and_then(Value::as_str).map(String::from));
-                inner.arrivals.push(Arrival {
-                    at,
-                    via: Via::Api,
-                    channel,
-                    outcome: ArrivalOutcome::Refused { word: word.clone() },
-                });
+    let (response, word) =
+        match prepare(state, &mut inner, method, http_method, headers, query, body) {
+            Err(word) => {
+                let response = error(&word);
+                if method == "chat.postMessage" {
+                    let channel = serde_json::from_slice::<Value>(body)
+                        .ok()
+                        .and_then(|v| v.get("channel").and_then(Value::as_str).map(String::from));
+                    inner.arrivals.push(Arrival {
+                        at,
+                        via: Via::Api,
+                        channel,
+                        outcome: ArrivalOutcome::Refused { word: word.clone() },
+                    });
+                }
+                (response, Some(word))
             }
-            (response, Some(word))
-        }
-        Ok(params) => dispatch(state, &mut inner, method, &params, at),
-    };
+            Ok(params) => dispatch(state, &mut inner, method, &params, at),
+        };
     inner.calls.push(Call {
         at,
         method: method.to_string(),
@@ -236,10 +246,11 @@ fn handle(
     response
 }
 
-type Refusal = (Response, String);
+/// Slack's word for why a request is refused; the answer is made from it.
+type Refusal = String;
 
 fn refuse(word: &str) -> Refusal {
-    (error(word), word.to_string())
+    word.to_string()
 }
 
 /// Authentication, HTTP method, content type and body: everything before the method itself.
@@ -268,9 +279,9 @@ fn prepare(
     match kind {
         Kind::Read => {
             if http_method != Method::GET {
-                inner
-                    .violations
-                    .push(format!("{method} was called with {http_method}; reads are GET"));
+                inner.violations.push(format!(
+                    "{method} was called with {http_method}; reads are GET"
+                ));
                 if mime == "application/x-www-form-urlencoded" {
                     for (k, v) in url::form_urlencoded::parse(body) {
                         fields.insert(k.into_owned(), Value::String(v.into_owned()));
@@ -280,9 +291,9 @@ fn prepare(
         }
         Kind::Write => {
             if http_method != Method::POST {
-                inner
-                    .violations
-                    .push(format!("{method} was called with {http_method}; writes are POST"));
+                inner.violations.push(format!(
+                    "{method} was called with {http_method}; writes are POST"
+                ));
                 return Err(refuse("invalid_post_type"));
             }
             if mime != "application/json" {
@@ -292,9 +303,9 @@ fn prepare(
                 return Err(refuse("invalid_post_type"));
             }
             match charset.as_deref() {
-                None => inner
-                    .violations
-                    .push(format!("{method}: JSON without `charset=utf-8` (Slack warns missing_charset)")),
+                None => inner.violations.push(format!(
+                    "{method}: JSON without `charset=utf-8` (Slack warns missing_charset)"
+                )),
                 Some("utf-8" | "utf8") => {}
                 Some(_) => return Err(refuse("invalid_charset")),
             }
@@ -334,7 +345,11 @@ fn split_content_type(value: &str) -> (String, Option<String>) {
     let mut parts = value.split(';');
     let mime = parts.next().unwrap_or("").trim().to_string();
     let charset = parts
-        .filter_map(|p| p.trim().strip_prefix("charset=").map(|c| c.trim_matches('"').to_string()))
+        .filter_map(|p| {
+            p.trim()
+                .strip_prefix("charset=")
+                .map(|c| c.trim_matches('"').to_string())
+        })
         .next();
     (mime, charset)
 }
@@ -358,7 +373,7 @@ fn dispatch(
     };
     match result {
         Ok(response) => (response, None),
-        Err((response, word)) => (response, Some(word)),
+        Err(word) => (error(&word), Some(word)),
     }
 }
 
@@ -434,7 +449,11 @@ fn page<'a, T>(
     Ok((&items[start..end], next))
 }
 
-fn conversations_list(state: &SimState, inner: &Inner, params: &Params) -> Result<Response, Refusal> {
+fn conversations_list(
+    state: &SimState,
+    inner: &Inner,
+    params: &Params,
+) -> Result<Response, Refusal> {
     let types: Vec<&str> = params
         .str("types")
         .unwrap_or("public_channel")
@@ -447,8 +466,10 @@ fn conversations_list(state: &SimState, inner: &Inner, params: &Params) -> Resul
     {
         return Err(refuse("invalid_types"));
     }
-    let exclude_archived = matches!(params.fields.get("exclude_archived"), Some(Value::Bool(true)))
-        || matches!(params.str("exclude_archived"), Some("true" | "1"));
+    let exclude_archived = matches!(
+        params.fields.get("exclude_archived"),
+        Some(Value::Bool(true))
+    ) || matches!(params.str("exclude_archived"), Some("true" | "1"));
     let w = &inner.workspace;
     let visible: Vec<_> = w
         .channels
@@ -499,9 +520,9 @@ fn conversations_open(inner: &mut Inner, params: &Params) -> Result<Response, Re
         return Err(refuse("user_not_found"));
     };
     if users.contains(',') {
-        inner
-            .violations
-            .push("conversations.open with several users (a group DM); the notifier opens one".into());
+        inner.violations.push(
+            "conversations.open with several users (a group DM); the notifier opens one".into(),
+        );
         return Err(refuse("not_implemented"));
     }
     let user = match inner.workspace.user_by_id(users.trim()) {
@@ -592,9 +613,9 @@ fn check_content(
             if !has_blocks && !has_attachments {
                 return Err(("no_text".into(), Vec::new()));
             }
-            inner
-                .violations
-                .push(format!("{door}: no top-level text (the notification fallback)"));
+            inner.violations.push(format!(
+                "{door}: no top-level text (the notification fallback)"
+            ));
         }
         Some(_) => return Err(("invalid_arguments".into(), Vec::new())),
     }
@@ -606,7 +627,9 @@ fn check_content(
         } else if v.pointer.starts_with("/attachments") {
             attachment_errors.push(format!("[ERROR] {v}"));
         } else if v.pointer == "/text" {
-            inner.violations.push(format!("{door}: /text {}", v.message));
+            inner
+                .violations
+                .push(format!("{door}: /text {}", v.message));
         }
     }
     if !block_errors.is_empty() {
@@ -618,9 +641,9 @@ fn check_content(
     if strict_fields {
         for key in ["link_names", "parse"] {
             if body.get(key).is_some() {
-                inner
-                    .violations
-                    .push(format!("{door}: `{key}` was sent (the product never sends it)"));
+                inner.violations.push(format!(
+                    "{door}: `{key}` was sent (the product never sends it)"
+                ));
             }
         }
         for key in ["unfurl_links", "unfurl_media"] {
@@ -702,7 +725,10 @@ fn post_message(inner: &mut Inner, params: &Params, at: Instant) -> (Response, O
         channel: Some(channel.clone()),
         outcome: ArrivalOutcome::Accepted { ts: ts.clone() },
     });
-    (ok(json!({ "channel": channel, "ts": ts, "message": message })), None)
+    (
+        ok(json!({ "channel": channel, "ts": ts, "message": message })),
+        None,
+    )
 }
 
 /// The HTTP status an incoming webhook answers a word with (Slack's "Handling errors" table).
@@ -763,8 +789,10 @@ async fn webhook(
         }
         Some(other) => {
             record(ArrivalOutcome::Fault(other.clone()));
-            return apply_transport_fault(&state, &conn, other, || webhook_answer("internal_error"))
-                .await;
+            return apply_transport_fault(&state, &conn, other, || {
+                webhook_answer("internal_error")
+            })
+            .await;
         }
     }
     let response = webhook_accept(&state, http_method, &headers, &body, channel_id.clone(), at);
@@ -815,9 +843,9 @@ fn webhook_accept(
         .to_ascii_lowercase();
     let (mime, charset) = split_content_type(&content_type);
     if mime != "application/json" {
-        inner
-            .violations
-            .push(format!("webhook: sent as `{content_type}`, not application/json"));
+        inner.violations.push(format!(
+            "webhook: sent as `{content_type}`, not application/json"
+        ));
         return refused(&mut inner, "invalid_payload");
     }
     if charset.is_none() {

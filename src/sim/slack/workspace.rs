@@ -49,7 +49,13 @@ pub struct Workspace {
     pub dms: Vec<(String, String)>,
 }
 
-fn channel(id: &str, name: &str, is_private: bool, is_archived: bool, bot_member: bool) -> SimChannel {
+fn channel(
+    id: &str,
+    name: &str,
+    is_private: bool,
+    is_archived: bool,
+    bot_member: bool,
+) -> SimChannel {
     SimChannel {
         id: id.into(),
         name: name.into(),
@@ -147,7 +153,13 @@ impl Workspace {
             ),
             SimUser {
                 is_bot: true,
-                ..user("U0INTEGRT1", "threatq-integration", "ThreatQ Integration", "", None)
+                ..user(
+                    "U0INTEGRT1",
+                    "threatq-integration",
+                    "ThreatQ Integration",
+                    "",
+                    None,
+                )
             },
             // The first tier with any match decides: `sec-oncall` is Jordan's display name and
             // Sam's user name; Jordan is meant.
@@ -207,7 +219,10 @@ impl Workspace {
     }
 
     pub fn dm_owner(&self, dm: &str) -> Option<&str> {
-        self.dms.iter().find(|(_, d)| d == dm).map(|(u, _)| u.as_str())
+        self.dms
+            .iter()
+            .find(|(_, d)| d == dm)
+            .map(|(u, _)| u.as_str())
     }
 
     /// Channels the bot can see: every public one, and private ones it is in.
