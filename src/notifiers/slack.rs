@@ -230,17 +230,29 @@ impl Notifier for SlackNotifier {
     }
 
     /// Channels, then users, as written; a user written like one of the channels is `@name`,
-    /// so every target names one list.
+    /// so every target names one list. A name written twice (`#tq-alerts` and `tq-alerts`) is
+    /// one target: the channel would otherwise get every alert twice.
     fn targets(&self) -> Vec<String> {
-        let mut out = self.channels.clone();
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for channel in &self.channels {
+            if seen.insert((
+                TargetKind::Channel,
+                TargetName::channel(channel.as_str()).key(),
+            )) {
+                out.push(channel.clone());
+            }
+        }
         for user in &self.users {
+            if !seen.insert((TargetKind::User, TargetName::user(user.as_str()).key())) {
+                continue;
+            }
             if self.channels.contains(user) && !user.starts_with('@') {
                 out.push(format!("@{user}"));
             } else {
                 out.push(user.clone());
             }
         }
-        out.dedup();
         out
     }
 
@@ -444,7 +456,10 @@ mod tests {
 
     #[test]
     fn targets_name_one_list_each() {
-        let n = notifier(&["#tq-alerts", "ops"], &["analyst1", "ops"]);
+        let n = notifier(
+            &["#tq-alerts", "ops", "TQ-Alerts"],
+            &["analyst1", "ops", "@analyst1"],
+        );
         assert_eq!(n.targets(), vec!["#tq-alerts", "ops", "analyst1", "@ops"]);
         assert_eq!(n.target_name("ops").kind, TargetKind::Channel);
         assert_eq!(n.target_name("@ops"), TargetName::user("ops"));

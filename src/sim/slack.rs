@@ -52,6 +52,9 @@ pub struct SlackSimOptions {
     pub workspace: Workspace,
     /// The channel (by name) the incoming webhook posts to.
     pub webhook_channel: String,
+    /// Each record (accepted messages, arrivals, calls, violations) keeps at most this many
+    /// entries, dropping the oldest, so a long demo does not grow without bound.
+    pub log_limit: usize,
 }
 
 impl Default for SlackSimOptions {
@@ -62,6 +65,7 @@ impl Default for SlackSimOptions {
             rate_limit: Some(RateLimit::new(1.0, 3)),
             workspace: Workspace::soc(),
             webhook_channel: "tq-alerts".into(),
+            log_limit: 100_000,
         }
     }
 }
@@ -183,9 +187,27 @@ pub(crate) struct Inner {
     pub violations: Vec<String>,
     last_ts: u128,
     next_id: u64,
+    log_limit: usize,
+}
+
+/// Drop the oldest tenth of `log` once it holds more than `limit` entries.
+fn trim<T>(log: &mut Vec<T>, limit: usize) {
+    if log.len() > limit.max(10) {
+        let excess = log.len() - limit.max(10) + limit.max(10) / 10;
+        log.drain(..excess);
+    }
 }
 
 impl Inner {
+    /// Keep the records within `log_limit` (called after each request).
+    pub(crate) fn trim_logs(&mut self) {
+        let limit = self.log_limit;
+        trim(&mut self.accepted, limit);
+        trim(&mut self.arrivals, limit);
+        trim(&mut self.calls, limit);
+        trim(&mut self.violations, limit);
+    }
+
     /// The first fault switch matching `method`, used up by one.
     fn take_fault(&mut self, method: &str) -> Option<Fault> {
         let i = self
@@ -343,6 +365,7 @@ impl SlackSim {
                 violations: Vec::new(),
                 last_ts: 0,
                 next_id: 0,
+                log_limit: options.log_limit,
             }),
             stop: watch::channel(false).0,
         });
@@ -541,7 +564,19 @@ mod tests {
             violations: Vec::new(),
             last_ts: 0,
             next_id: 0,
+            log_limit: 100,
         }
+    }
+
+    #[test]
+    fn records_keep_the_newest_entries_within_the_limit() {
+        let mut log: Vec<u32> = (0..150).collect();
+        trim(&mut log, 100);
+        assert!(log.len() <= 100);
+        assert_eq!(log.last(), Some(&149));
+        let mut small: Vec<u32> = (0..50).collect();
+        trim(&mut small, 100);
+        assert_eq!(small.len(), 50);
     }
 
     #[test]

@@ -112,7 +112,11 @@ async fn api(
     body: Bytes,
 ) -> Response {
     let at = Instant::now();
-    let fault = state.lock().take_fault(&method);
+    let fault = {
+        let mut inner = state.lock();
+        inner.trim_logs();
+        inner.take_fault(&method)
+    };
     let channel_hint = || {
         serde_json::from_slice::<Value>(&body)
             .ok()
@@ -137,8 +141,8 @@ async fn api(
     };
     match &fault {
         None | Some(Fault::LoseAnswerAfterAccept) => {}
-        Some(Fault::Error(word)) => {
-            record_fault(fault.as_ref().unwrap_or(&Fault::Status(500)));
+        Some(switch @ Fault::Error(word)) => {
+            record_fault(switch);
             return match word.as_str() {
                 "missing_scope" => error_with(
                     word,
@@ -759,6 +763,7 @@ async fn webhook(
     body: Bytes,
 ) -> Response {
     let at = Instant::now();
+    state.lock().trim_logs();
     if uri.path() != state.webhook_path {
         return webhook_answer("no_service");
     }

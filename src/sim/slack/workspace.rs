@@ -104,7 +104,7 @@ impl Workspace {
             channel("C0INTELFD1", "intel-feeds", false, false, true),
             channel("C0TQALERT1", "tq-alerts", false, false, true),
         ];
-        let mut users = vec![
+        let users = vec![
             SimUser {
                 is_bot: false,
                 ..user("USLACKBOT", "slackbot", "Slackbot", "Slackbot", None)
@@ -178,7 +178,6 @@ impl Workspace {
                 Some("sam.rivera@soc.tq-sim.test"),
             ),
         ];
-        users.shrink_to_fit();
         Self {
             team_id: "T0TQSIM001".into(),
             team: "ThreatQ SOC (simulated)".into(),
