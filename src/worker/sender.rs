@@ -231,7 +231,7 @@ impl Lanes {
                     let wait = (next - now).to_std().unwrap_or_default();
                     pacer.pause_until(Instant::now() + wait);
                 }
-                // A 429 without a time: the row waits its backoff; the slot was not used.
+                // A 429 on a row past `max_age`: the row fails; the slot was not used.
                 (DeliveryOutcome::RateLimited { .. }, None) => {}
                 // The slot is charged when the answer is back, not when the request left: the
                 // receiver saw it somewhere in between, and charging the later moment keeps our
