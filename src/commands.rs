@@ -5,5 +5,6 @@ pub mod check;
 pub mod demo;
 pub mod init;
 pub mod run;
+pub mod send_test;
 pub mod sim;
 pub mod status;

@@ -44,7 +44,7 @@ enum Command {
     },
     /// Validate the config: keys, names, secrets, templates
     Check {
-        /// Also log in to ThreatQ and read one page per service (sends nothing)
+        /// Also log in to ThreatQ (one page per service) and Slack (auth.test, every channel and user); sends nothing
         #[arg(long)]
         online: bool,
     },
@@ -71,6 +71,12 @@ enum Command {
         /// Serve the threat-intel data of this folder (laid out like assets/threat-intel/)
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
+    },
+    /// Send a test message through a notifier to each of its targets; exit 1 if any failed
+    SendTest {
+        /// The notifier's name in the config
+        #[arg(long, value_name = "NAME")]
+        notifier: String,
     },
     /// Runs, outbox and recent deliveries from the state file; exit 1 when unhealthy
     Status {
@@ -125,6 +131,9 @@ fn main() -> ExitCode {
             slack,
             data,
         }),
+        Some(Command::SendTest { notifier }) => with_config(&cli.config, |cfg| {
+            commands::send_test::send_test(cfg, &notifier)
+        }),
         Some(Command::Status { json, retry }) => with_config(&cli.config, |cfg| {
             commands::run::status(cfg, json, retry.as_deref())
         }),
@@ -140,7 +149,9 @@ fn main() -> ExitCode {
         }
         None => {
             let (theme, no_color, read_only) = (cli.theme, cli.no_color, cli.read_only);
-            with_config(&cli.config, |config| console(config, theme, no_color, read_only))
+            with_config(&cli.config, |config| {
+                console(config, theme, no_color, read_only)
+            })
         }
     };
     match result {
@@ -185,7 +196,9 @@ fn console(
     read_only: bool,
 ) -> anyhow::Result<ExitCode> {
     if !std::io::stdout().is_terminal() {
-        anyhow::bail!("the console needs a terminal; for scripts and systemd use `tq-alerts-tui run`");
+        anyhow::bail!(
+            "the console needs a terminal; for scripts and systemd use `tq-alerts-tui run`"
+        );
     }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(tq_alerts::tui::run(tq_alerts::tui::ConsoleOptions {

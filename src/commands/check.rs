@@ -1,6 +1,7 @@
 //! `check`: the config is valid (checked when it was loaded) and everything it names can be
 //! built: notifiers, formatters, services. `--online` also logs in to ThreatQ and reads one
-//! page for each service, sending nothing; one line per check.
+//! page for each service, calls Slack's `auth.test` and resolves every channel and user,
+//! sending nothing; one line per check.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -49,12 +50,22 @@ pub fn check(config: Config, online: bool) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Runtime::new()?;
     let lines = runtime.block_on(async {
-        match &built.threatq {
+        let mut lines = match &built.threatq {
             Some(client) => threatq_online(&config, client).await,
             None => vec![CheckLine::ok(
                 "threatq: no [threatq] table; nothing to log in to".into(),
             )],
+        };
+        let client = from_config::client_options(&config);
+        for notifier in &config.notifiers {
+            for line in crate::notifiers::slack::check_online(notifier, &client).await {
+                lines.push(CheckLine {
+                    ok: line.level != crate::notifiers::slack::CheckLevel::Error,
+                    line: line.to_string(),
+                });
+            }
         }
+        lines
     });
     let mut all_ok = true;
     for l in &lines {
