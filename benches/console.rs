@@ -21,7 +21,10 @@ fn console() -> (tempfile::TempDir, App) {
     let env: Arc<dyn Environment + Send + Sync> = Arc::new(HashMap::from([
         ("TQ_CLIENT_SECRET".to_string(), "dummy".to_string()),
         ("SLACK_BOT_TOKEN".to_string(), "xoxb-dummy".to_string()),
-        ("SOAR_WEBHOOK_URL".to_string(), "https://soar.soc.internal/hooks/x".to_string()),
+        (
+            "SOAR_WEBHOOK_URL".to_string(),
+            "https://soar.soc.internal/hooks/x".to_string(),
+        ),
     ]));
     let config = config::load_with(&path, env.as_ref()).expect("config");
     let store = Store::open(&config.state.resolved_path()).expect("state");
@@ -41,7 +44,9 @@ fn bench(c: &mut Criterion) {
     c.bench_function("key → frame: next alert in the preview (120×40)", |b| {
         b.iter(|| {
             app.update(key(']'));
-            terminal.draw(|f| f.render_widget(&app, f.area())).expect("draw");
+            terminal
+                .draw(|f| f.render_widget(&app, f.area()))
+                .expect("draw");
         })
     });
     app.update(key('1'));
@@ -50,7 +55,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             app.update(key(if down { 'j' } else { 'k' }));
             down = !down;
-            terminal.draw(|f| f.render_widget(&app, f.area())).expect("draw");
+            terminal
+                .draw(|f| f.render_widget(&app, f.area()))
+                .expect("draw");
         })
     });
 }

@@ -25,7 +25,8 @@ fn main() {
             .map(|i| {
                 let n = written + i;
                 let (report, indicator) = indicators[n % indicators.len()];
-                let mut o = ThreatObject::new(ObjectKind::Indicator, n as u64, indicator.value.clone());
+                let mut o =
+                    ThreatObject::new(ObjectKind::Indicator, n as u64, indicator.value.clone());
                 o.object_type = Some(indicator.threatq_type.into());
                 o.sources = vec![report.publisher.into()];
                 Alert::new("watchlist", NotificationType::Watchlist, o)
@@ -54,8 +55,14 @@ fn main() {
                 counted: true,
                 reason: None,
                 status: Some(200),
-                payload: Some(format!("{{\"channel\":\"C0TQALERTS\",\"text\":\"{}\"}}", tq_alerts::store::summarize(&row.data))),
-                receipt: Some(Receipt { channel: "C0TQALERTS".into(), ts: format!("1764770000.{:06}", row.id) }),
+                payload: Some(format!(
+                    "{{\"channel\":\"C0TQALERTS\",\"text\":\"{}\"}}",
+                    tq_alerts::store::summarize(&row.data)
+                )),
+                receipt: Some(Receipt {
+                    channel: "C0TQALERTS".into(),
+                    ts: format!("1764770000.{:06}", row.id),
+                }),
                 latency: Duration::from_millis(120),
                 next_attempt_at: None,
                 maybe_received: false,
@@ -64,7 +71,10 @@ fn main() {
         }
         written += batch;
     }
-    println!("filled {DELIVERIES} deliveries in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "filled {DELIVERIES} deliveries in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let size: u64 = std::fs::read_dir(dir.path())
         .expect("dir")
         .filter_map(|e| e.ok()?.metadata().ok())
@@ -73,7 +83,11 @@ fn main() {
     println!("state file: {:.1} MB", size as f64 / 1e6);
 
     let config = dir.path().join("tq.toml");
-    std::fs::write(&config, format!("[state]\npath = \"{}\"\n", state.display())).expect("config");
+    std::fs::write(
+        &config,
+        format!("[state]\npath = \"{}\"\n", state.display()),
+    )
+    .expect("config");
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M"])
         .arg(env!("CARGO_BIN_EXE_tq-alerts-tui"))
@@ -87,5 +101,8 @@ fn main() {
         .last()
         .and_then(|l| l.trim().parse().ok())
         .expect("GNU time prints the peak RSS in KB");
-    println!("status with {DELIVERIES} deliveries: peak resident memory {:.1} MB (budget 50 MB)", kb / 1024.0);
+    println!(
+        "status with {DELIVERIES} deliveries: peak resident memory {:.1} MB (budget 50 MB)",
+        kb / 1024.0
+    );
 }

@@ -6,5 +6,6 @@ pub mod demo;
 pub mod init;
 pub mod preview;
 pub mod run;
+pub mod send_test;
 pub mod sim;
 pub mod status;

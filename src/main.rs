@@ -45,7 +45,7 @@ enum Command {
     },
     /// Validate the config: keys, names, secrets, templates
     Check {
-        /// Also log in to ThreatQ and read one page per service (sends nothing)
+        /// Also log in to ThreatQ (one page per service) and Slack (auth.test, every channel and user); sends nothing
         #[arg(long)]
         online: bool,
     },
@@ -72,6 +72,12 @@ enum Command {
         /// Serve the threat-intel data of this folder (laid out like assets/threat-intel/)
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
+    },
+    /// Send a test message through a notifier to each of its targets; exit 1 if any failed
+    SendTest {
+        /// The notifier's name in the config
+        #[arg(long, value_name = "NAME")]
+        notifier: String,
     },
     /// Runs, outbox and recent deliveries from the state file; exit 1 when unhealthy
     Status {
@@ -159,6 +165,9 @@ fn main() -> ExitCode {
             threatq,
             slack,
             data,
+        }),
+        Some(Command::SendTest { notifier }) => with_config(&cli.config, |cfg| {
+            commands::send_test::send_test(cfg, &notifier)
         }),
         Some(Command::Status { json, retry }) => with_config(&cli.config, |cfg| {
             commands::run::status(cfg, json, retry.as_deref())

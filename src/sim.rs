@@ -2,4 +2,5 @@
 //! used by `demo`, `sim` and the tests.
 
 pub mod data;
+pub mod slack;
 pub mod threatq;

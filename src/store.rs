@@ -5,6 +5,7 @@
 
 mod lock;
 mod schema;
+pub mod slack_cache;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -54,17 +54,30 @@ pub fn choose_theme(options: &ConsoleOptions) -> (theme::Theme, Option<String>) 
     if no_color {
         return (theme::Theme::mono(), None);
     }
-    let name = options.theme.clone().unwrap_or_else(|| options.config.ui.theme.clone());
+    let name = options
+        .theme
+        .clone()
+        .unwrap_or_else(|| options.config.ui.theme.clone());
     theme::load(&name, &theme::Sources::standard())
 }
 
 /// Open the state: as its owner (the worker runs here), or read-only when another process owns
 /// it or the operator asked.
-pub fn open_state(options: &ConsoleOptions) -> anyhow::Result<(Option<StateLock>, Store, Option<String>)> {
+pub fn open_state(
+    options: &ConsoleOptions,
+) -> anyhow::Result<(Option<StateLock>, Store, Option<String>)> {
     let path = options.config.state.resolved_path();
     if options.read_only || options.config.ui.read_only {
-        let reason = if options.read_only { "--read-only" } else { "ui.read_only in the config" };
-        let store = if path.exists() { Store::open_read_only(&path)? } else { Store::open(&path)? };
+        let reason = if options.read_only {
+            "--read-only"
+        } else {
+            "ui.read_only in the config"
+        };
+        let store = if path.exists() {
+            Store::open_read_only(&path)?
+        } else {
+            Store::open(&path)?
+        };
         return Ok((None, store, Some(reason.to_string())));
     }
     match StateLock::acquire(&path) {
@@ -72,7 +85,9 @@ pub fn open_state(options: &ConsoleOptions) -> anyhow::Result<(Option<StateLock>
         Err(LockError::Held { pid, .. }) => Ok((
             None,
             Store::open_read_only(&path)?,
-            Some(format!("another tq-alerts-tui (pid {pid}) owns the state file")),
+            Some(format!(
+                "another tq-alerts-tui (pid {pid}) owns the state file"
+            )),
         )),
         Err(e) => Err(e.into()),
     }
@@ -95,7 +110,10 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
     );
     if let Some(w) = theme_warning {
         app.warnings.push(w.clone());
-        app.notice = Some(app::Notice { text: w, level: app::Level::Warn });
+        app.notice = Some(app::Notice {
+            text: w,
+            level: app::Level::Warn,
+        });
     }
     let (link, mut link_events) = if read_only.is_none() {
         let (link, events) = WorkerLink::start(options.config.clone(), store.clone());
@@ -134,7 +152,9 @@ async fn event_loop(
             draw(&mut terminal, app)?;
             last_draw = Some(Instant::now());
         }
-        let next_frame = last_draw.map(|t| t + FRAME_INTERVAL).unwrap_or_else(Instant::now);
+        let next_frame = last_draw
+            .map(|t| t + FRAME_INTERVAL)
+            .unwrap_or_else(Instant::now);
         tokio::select! {
             event = input.next() => match event {
                 Some(Ok(event)) => on_terminal_event(app, event),
@@ -187,7 +207,9 @@ async fn event_loop(
     }
 }
 
-async fn recv(rx: &mut Option<&mut tokio::sync::mpsc::UnboundedReceiver<LinkEvent>>) -> Option<LinkEvent> {
+async fn recv(
+    rx: &mut Option<&mut tokio::sync::mpsc::UnboundedReceiver<LinkEvent>>,
+) -> Option<LinkEvent> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -207,7 +229,11 @@ fn on_link_event(app: &mut App, event: LinkEvent) {
     match event {
         LinkEvent::Worker(e) => app.update(Event::Worker(e)),
         LinkEvent::TestDone { notifier, results } => app.test_finished(&notifier, results),
-        LinkEvent::Problem(message) => app.update(Event::Worker(crate::worker::WorkerEvent::Warning { message })),
+        LinkEvent::Problem(message) => {
+            app.update(Event::Worker(crate::worker::WorkerEvent::Warning {
+                message,
+            }))
+        }
     }
 }
 

@@ -8,7 +8,7 @@ pub mod from_config;
 pub mod pacer;
 pub mod retry;
 mod scheduler;
-pub mod send_test;
+mod send_test;
 mod sender;
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,6 +24,7 @@ use crate::service::Service;
 use crate::store::{RowStatus, Store, StoreError};
 
 pub use events::{DeliveryEvent, ServiceState, WorkerCommand, WorkerEvent};
+pub use send_test::{TEST_SERVICE, TargetResult, TestResult, sample_alert, send_test};
 
 /// How long in-flight HTTP calls get to finish when the worker stops (PRODUCT.md §7.1).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);

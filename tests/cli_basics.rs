@@ -14,10 +14,19 @@ const DUMMY_ENV: &[(&str, &str)] = &[
     ("TQ_CLIENT_SECRET", "dummy-client-secret"),
     ("TQ_PASSWORD", "dummy-password"),
     ("SLACK_BOT_TOKEN", "xoxb-dummy-token"),
-    ("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T000/B000/XXXX"),
-    ("SOAR_WEBHOOK_URL", "https://soar.example.net/hooks/SECRETPATH"),
+    (
+        "SLACK_WEBHOOK_URL",
+        "https://hooks.slack.com/services/T000/B000/XXXX",
+    ),
+    (
+        "SOAR_WEBHOOK_URL",
+        "https://soar.example.net/hooks/SECRETPATH",
+    ),
     ("SOAR_AUTH", "Bearer dummy-soar-token"),
-    ("PLAIN_HTTP_HOOK", "http://10.0.0.5/hooks/T000/B000/SECRETPATH"),
+    (
+        "PLAIN_HTTP_HOOK",
+        "http://10.0.0.5/hooks/T000/B000/SECRETPATH",
+    ),
 ];
 
 /// The binary with a clean, isolated environment: its own HOME and XDG folders.
@@ -51,11 +60,12 @@ fn text(out: &Output) -> (String, String) {
 fn check_exits_1_on_every_bad_fixture_with_its_exact_message() {
     let home = tempfile::tempdir().unwrap();
     let dir = Path::new("tests/fixtures/config/bad");
-    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
+    let mut fixtures: Vec<PathBuf> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
     fixtures.sort();
     assert!(fixtures.len() >= 20, "only {} bad fixtures", fixtures.len());
     for fixture in fixtures {
@@ -68,9 +78,15 @@ fn check_exits_1_on_every_bad_fixture_with_its_exact_message() {
         let (_, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
         for line in expected.lines().filter(|l| !l.trim().is_empty()) {
-            assert!(stderr.contains(line), "{name}: expected\n{line}\nin\n{stderr}");
+            assert!(
+                stderr.contains(line),
+                "{name}: expected\n{line}\nin\n{stderr}"
+            );
         }
-        assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{name}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+            "{name}: {stderr}"
+        );
     }
 }
 
@@ -81,7 +97,10 @@ fn check_exits_0_on_the_init_output_and_on_every_example() {
     let out = tq(home.path()).arg("init").arg(&starter).output().unwrap();
     assert!(out.status.success(), "{:?}", text(&out));
     let mut files = vec![starter, PathBuf::from("assets/example.toml")];
-    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/good")).unwrap() {
+    for entry in
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/good"))
+            .unwrap()
+    {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
             files.push(path);
@@ -92,7 +111,12 @@ fn check_exits_0_on_the_init_output_and_on_every_example() {
             .output()
             .unwrap();
         let (stdout, stderr) = text(&out);
-        assert_eq!(out.status.code(), Some(0), "{}: {stdout}{stderr}", file.display());
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {stdout}{stderr}",
+            file.display()
+        );
         assert!(stdout.contains(": ok"), "{stdout}");
     }
 }
@@ -123,23 +147,38 @@ fn with_no_config_every_command_says_where_it_looked_and_what_to_do() {
         let out = tq(home.path()).arg(command).output().unwrap();
         let (_, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(1), "{command}");
-        assert!(stderr.contains("config/tq-alerts/config.toml"), "{command}: {stderr}");
-        assert!(stderr.contains("tq-alerts-tui init") && stderr.contains("tq-alerts-tui demo"), "{stderr}");
-        assert!(stderr.lines().count() <= 2, "one or two plain lines: {stderr}");
+        assert!(
+            stderr.contains("config/tq-alerts/config.toml"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            stderr.contains("tq-alerts-tui init") && stderr.contains("tq-alerts-tui demo"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.lines().count() <= 2,
+            "one or two plain lines: {stderr}"
+        );
     }
 }
 
 #[test]
 fn bad_usage_exits_2() {
     let home = tempfile::tempdir().unwrap();
-    let out = tq(home.path()).args(["status", "--frobnicate"]).output().unwrap();
+    let out = tq(home.path())
+        .args(["status", "--frobnicate"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn completions_are_printed_for_bash() {
     let home = tempfile::tempdir().unwrap();
-    let out = tq(home.path()).args(["completions", "bash"]).output().unwrap();
+    let out = tq(home.path())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(text(&out).0.contains("tq-alerts-tui"));
 }
@@ -192,9 +231,11 @@ fn a_second_run_on_the_same_state_names_the_first_and_a_killed_owner_leaves_no_s
     };
     let mut first = start();
     let pid = first.id().to_string();
-    wait_for("the first run to hold the lock", Duration::from_secs(10), || {
-        std::fs::read_to_string(&lock).is_ok_and(|s| s.trim() == pid)
-    });
+    wait_for(
+        "the first run to hold the lock",
+        Duration::from_secs(10),
+        || std::fs::read_to_string(&lock).is_ok_and(|s| s.trim() == pid),
+    );
 
     let second = with_dummies(tq(home.path()).arg("run").arg("--config").arg(&config))
         .output()
@@ -208,9 +249,11 @@ fn a_second_run_on_the_same_state_names_the_first_and_a_killed_owner_leaves_no_s
 
     let mut third = start();
     let pid = third.id().to_string();
-    wait_for("a new run to take the lock", Duration::from_secs(10), || {
-        std::fs::read_to_string(&lock).is_ok_and(|s| s.trim() == pid)
-    });
+    wait_for(
+        "a new run to take the lock",
+        Duration::from_secs(10),
+        || std::fs::read_to_string(&lock).is_ok_and(|s| s.trim() == pid),
+    );
     // SIGTERM stops it cleanly.
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let status = third.wait().unwrap();
@@ -229,7 +272,11 @@ async fn status_shows_a_failed_rows_http_status_and_body_and_exits_1() {
 
     let home = tempfile::tempdir().unwrap();
     let receiver = common::Receiver::scripted(Box::new(|_, _| {
-        (StatusCode::BAD_REQUEST, r#"{"error":"unknown field 'severity'"}"#).into_response()
+        (
+            StatusCode::BAD_REQUEST,
+            r#"{"error":"unknown field 'severity'"}"#,
+        )
+            .into_response()
     }))
     .await;
     let config = webhook_only_config(home.path());
@@ -256,21 +303,32 @@ async fn status_shows_a_failed_rows_http_status_and_body_and_exits_1() {
         .unwrap();
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains(r#"http 400: {"error":"unknown field 'severity'"}"#), "{stdout}");
+    assert!(
+        stdout.contains(r#"http 400: {"error":"unknown field 'severity'"}"#),
+        "{stdout}"
+    );
     assert!(stdout.contains("1 attempt"), "{stdout}");
     assert!(stdout.contains("UNHEALTHY"), "{stdout}");
 
-    let json = with_dummies(tq(home.path()).args(["status", "--json", "--config"]).arg(&config))
-        .output()
-        .unwrap();
+    let json = with_dummies(
+        tq(home.path())
+            .args(["status", "--json", "--config"])
+            .arg(&config),
+    )
+    .output()
+    .unwrap();
     let status: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(status["healthy"], false);
     assert_eq!(status["failed_rows"][0]["word"], "http 400");
     assert_eq!(status["outbox"]["failed"], 1);
 
-    let retry = with_dummies(tq(home.path()).args(["status", "--retry", "all", "--config"]).arg(&config))
-        .output()
-        .unwrap();
+    let retry = with_dummies(
+        tq(home.path())
+            .args(["status", "--retry", "all", "--config"])
+            .arg(&config),
+    )
+    .output()
+    .unwrap();
     assert!(retry.status.success());
     assert!(text(&retry).0.contains("1 row(s) queued again"));
     let store = tq_alerts::store::Store::open(&home.path().join("state.db")).unwrap();

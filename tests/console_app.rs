@@ -20,9 +20,18 @@ const FIXTURE: &str = "tests/fixtures/console/console.toml";
 
 fn env() -> Arc<dyn Environment + Send + Sync> {
     Arc::new(HashMap::from([
-        ("TQ_CLIENT_SECRET".to_string(), "dummy-client-secret".to_string()),
-        ("SLACK_BOT_TOKEN".to_string(), "xoxb-dummy-token".to_string()),
-        ("SOAR_WEBHOOK_URL".to_string(), "https://soar.soc.internal/hooks/SECRETPATH".to_string()),
+        (
+            "TQ_CLIENT_SECRET".to_string(),
+            "dummy-client-secret".to_string(),
+        ),
+        (
+            "SLACK_BOT_TOKEN".to_string(),
+            "xoxb-dummy-token".to_string(),
+        ),
+        (
+            "SOAR_WEBHOOK_URL".to_string(),
+            "https://soar.soc.internal/hooks/SECRETPATH".to_string(),
+        ),
     ]))
 }
 
@@ -45,9 +54,21 @@ impl Console {
         let env = env();
         let config = config::load_with(&path, env.as_ref()).unwrap();
         let store = Store::open(&config.state.resolved_path()).unwrap();
-        let app = App::new(config, store, theme, read_only.map(str::to_string), env, (width, height));
+        let app = App::new(
+            config,
+            store,
+            theme,
+            read_only.map(str::to_string),
+            env,
+            (width, height),
+        );
         let terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        Console { _dir: dir, path, app, terminal }
+        Console {
+            _dir: dir,
+            path,
+            app,
+            terminal,
+        }
     }
 
     /// Type keys: single characters, or names in angle brackets: `<tab>`, `<space>`, `<enter>`,
@@ -81,7 +102,9 @@ impl Console {
     }
 
     fn draw(&mut self) -> &Buffer {
-        self.terminal.draw(|f| f.render_widget(&self.app, f.area())).unwrap();
+        self.terminal
+            .draw(|f| f.render_widget(&self.app, f.area()))
+            .unwrap();
         self.terminal.backend().buffer()
     }
 
@@ -91,7 +114,13 @@ impl Console {
         buffer
             .content
             .chunks(width)
-            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>().trim_end().to_string())
+            .map(|row| {
+                row.iter()
+                    .map(|c| c.symbol())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string()
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -125,7 +154,11 @@ fn original() -> String {
 /// The file with exactly one replacement made: everything else must be byte-identical.
 fn with_change(from: &str, to: &str) -> String {
     let text = original();
-    assert_eq!(text.matches(from).count(), 1, "ambiguous fixture change `{from}`");
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "ambiguous fixture change `{from}`"
+    );
     text.replacen(from, to, 1)
 }
 
@@ -135,11 +168,17 @@ fn space_turns_a_service_off_in_the_file_and_keeps_every_comment() {
     c.keys("<space>");
     assert_eq!(
         c.file(),
-        with_change("enabled = true          # on in production", "enabled = false          # on in production")
+        with_change(
+            "enabled = true          # on in production",
+            "enabled = false          # on in production"
+        )
     );
     assert_eq!(
         c.app.take_effects(),
-        vec![Effect::Worker(WorkerCommand::SetEnabled { service: "watchlist".into(), enabled: false })]
+        vec![Effect::Worker(WorkerCommand::SetEnabled {
+            service: "watchlist".into(),
+            enabled: false
+        })]
     );
     assert!(c.screen().contains("○ off"));
 }
@@ -149,13 +188,18 @@ fn attach_detach_and_formatter_write_the_file_and_nothing_else() {
     let mut c = Console::start(120, 40);
     // Attach: Attached pane, `a`, the picker lists the notifiers not yet attached.
     c.keys("<tab>a");
-    let Some(Overlay::Picker(picker)) = &c.app.overlay else { panic!("no picker") };
+    let Some(Overlay::Picker(picker)) = &c.app.overlay else {
+        panic!("no picker")
+    };
     let names: Vec<&str> = picker.items.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["soar-hook", "hunt-slack"]);
     c.keys("<enter>");
     assert_eq!(
         c.file(),
-        with_change(r#"notifiers = ["soc-slack"]   # the SOC channel first"#, r#"notifiers = ["soc-slack", "soar-hook"]   # the SOC channel first"#)
+        with_change(
+            r#"notifiers = ["soc-slack"]   # the SOC channel first"#,
+            r#"notifiers = ["soc-slack", "soar-hook"]   # the SOC channel first"#
+        )
     );
     assert!(c.app.take_effects().contains(&Effect::RestartWorker));
 
@@ -167,9 +211,22 @@ fn attach_detach_and_formatter_write_the_file_and_nothing_else() {
 
     // Formatter: the picker says which other services share the notifier.
     c.keys("f");
-    let Some(Overlay::Picker(picker)) = &c.app.overlay else { panic!("no picker") };
-    assert!(picker.note.as_deref().unwrap_or_default().contains("'high-score-iocs'"), "{picker:?}");
-    let plain = picker.items.iter().position(|(n, _)| n == "plain-text").unwrap();
+    let Some(Overlay::Picker(picker)) = &c.app.overlay else {
+        panic!("no picker")
+    };
+    assert!(
+        picker
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("'high-score-iocs'"),
+        "{picker:?}"
+    );
+    let plain = picker
+        .items
+        .iter()
+        .position(|(n, _)| n == "plain-text")
+        .unwrap();
     let current = picker.selected;
     for _ in plain..current {
         c.keys("<up>");
@@ -180,7 +237,10 @@ fn attach_detach_and_formatter_write_the_file_and_nothing_else() {
     c.keys("<enter>");
     assert_eq!(
         c.file(),
-        with_change(r#"formatter = "compact"   # short"#, r#"formatter = "plain-text"   # short"#)
+        with_change(
+            r#"formatter = "compact"   # short"#,
+            r#"formatter = "plain-text"   # short"#
+        )
     );
 }
 
@@ -191,10 +251,16 @@ fn an_outside_change_is_not_overwritten_and_a_reload_is_offered() {
     std::fs::write(&c.path, &edited).unwrap();
     c.keys("<space>");
     assert_eq!(c.file(), edited, "the outside change must survive");
-    assert!(matches!(&c.app.overlay, Some(Overlay::Confirm(q)) if q.message.contains("changed on disk")));
+    assert!(
+        matches!(&c.app.overlay, Some(Overlay::Confirm(q)) if q.message.contains("changed on disk"))
+    );
     assert!(c.screen().contains("Reload it"));
     c.keys("y");
-    assert_eq!(c.app.config.services[0].interval.as_secs(), 600, "reloaded from disk");
+    assert_eq!(
+        c.app.config.services[0].interval.as_secs(),
+        600,
+        "reloaded from disk"
+    );
     c.keys("<space>");
     assert!(c.file().contains("enabled = false") && c.file().contains("interval = \"10m\""));
 }
@@ -205,7 +271,10 @@ fn read_only_refuses_changes_with_a_message() {
     c.keys("<space>");
     assert_eq!(c.file(), original());
     assert!(c.app.take_effects().is_empty());
-    assert!(c.screen().contains("read-only: --read-only; nothing was changed"));
+    assert!(
+        c.screen()
+            .contains("read-only: --read-only; nothing was changed")
+    );
 }
 
 #[test]
@@ -218,7 +287,10 @@ fn typing_in_the_editor_updates_the_preview_in_the_same_step() {
     assert!(!before.contains("LIVE-EDIT"));
     c.keys("<end>").keys(" LIVE-EDIT");
     let after = c.pane(Pane::Preview);
-    assert!(after.contains("LIVE-EDIT"), "the preview re-rendered: {after}");
+    assert!(
+        after.contains("LIVE-EDIT"),
+        "the preview re-rendered: {after}"
+    );
 }
 
 #[test]
@@ -227,12 +299,26 @@ fn a_template_error_keeps_the_last_good_preview_and_shows_line_and_column() {
     c.keys("<tab>e").keys(" {{ object.sourse }}");
     let preview = c.pane(Pane::Preview);
     let editor = c.app.editor.as_ref().unwrap();
-    assert!(editor.error.as_deref().unwrap_or_default().contains("sources"), "{:?}", editor.error);
+    assert!(
+        editor
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("sources"),
+        "{:?}",
+        editor.error
+    );
     assert_eq!(editor.error_at.map(|(l, _)| l), Some(1));
-    assert!(editor.error_at.and_then(|(_, col)| col).is_some(), "a column is shown");
+    assert!(
+        editor.error_at.and_then(|(_, col)| col).is_some(),
+        "a column is shown"
+    );
     assert!(preview.contains("last good preview"), "{preview}");
     assert!(preview.contains("Open in ThreatQ"), "{preview}");
-    assert!(c.screen().contains("line 1, column"), "the editor shows where");
+    assert!(
+        c.screen().contains("line 1, column"),
+        "the editor shows where"
+    );
     // Ctrl-S refuses to save a broken template.
     c.keys("<ctrl-s>");
     assert_eq!(c.file(), original());
@@ -242,7 +328,11 @@ fn a_template_error_keeps_the_last_good_preview_and_shows_line_and_column() {
 fn ctrl_s_saves_the_template_and_esc_leaves_without_asking_when_saved() {
     let mut c = Console::start(120, 40);
     c.keys("<tab>e<end> (house style)<ctrl-s>");
-    assert!(c.file().contains("score {{ object.score }} (house style)"), "{}", c.file());
+    assert!(
+        c.file().contains("score {{ object.score }} (house style)"),
+        "{}",
+        c.file()
+    );
     assert!(c.file().starts_with("# The SOC's alerting"));
     c.keys("<esc>");
     assert!(c.app.editor.is_none());
@@ -254,7 +344,10 @@ fn esc_on_unsaved_changes_asks_and_never_saves() {
     c.keys("<tab>e<end>!<esc>");
     assert!(matches!(&c.app.overlay, Some(Overlay::Confirm(_))));
     c.keys("<esc>");
-    assert!(c.app.editor.is_some(), "Esc on the question keeps the editor");
+    assert!(
+        c.app.editor.is_some(),
+        "Esc on the question keeps the editor"
+    );
     c.keys("<esc>y");
     assert!(c.app.editor.is_none());
     assert_eq!(c.file(), original());
@@ -266,7 +359,10 @@ fn tab_reaches_every_pane_at_80_by_24() {
     for pane in Pane::ALL {
         assert_eq!(c.app.focus, pane);
         let screen = c.screen();
-        assert!(screen.lines().nth(2).unwrap().contains(pane.title()), "{screen}");
+        assert!(
+            screen.lines().nth(2).unwrap().contains(pane.title()),
+            "{screen}"
+        );
         c.keys("<tab>");
     }
 }
@@ -276,7 +372,12 @@ fn help_lists_every_binding_from_the_key_table() {
     let mut c = Console::start(120, 40);
     c.keys("?");
     let screen = c.screen();
-    for description in ["turn the service on or off", "attach a notifier", "retry a failed delivery", "help: every key"] {
+    for description in [
+        "turn the service on or off",
+        "attach a notifier",
+        "retry a failed delivery",
+        "help: every key",
+    ] {
         assert!(screen.contains(description), "{description}: {screen}");
     }
     c.keys("<esc>");
@@ -323,7 +424,12 @@ fn nothing_from_outside_reaches_a_cell_with_a_control_character() {
             cursor: None,
             snapshots: &[],
             alerts: &alerts,
-            routes: &[Route { notifier: "soar-hook".into(), targets: vec!["soar.soc.internal".into()], digest_threshold: 100, digest_size: 20 }],
+            routes: &[Route {
+                notifier: "soar-hook".into(),
+                targets: vec!["soar.soc.internal".into()],
+                digest_threshold: 100,
+                digest_size: 20,
+            }],
         })
         .unwrap();
     for value in hostile_strings() {
@@ -338,7 +444,11 @@ fn nothing_from_outside_reaches_a_cell_with_a_control_character() {
                 result: AttemptResult::Failed,
                 attempts: 1,
                 status: Some(400),
-                reason: Some(Reason::new(value.chars().take(30).collect::<String>()).detail(value.clone()).hint(value.chars().take(80).collect::<String>())),
+                reason: Some(
+                    Reason::new(value.chars().take(30).collect::<String>())
+                        .detail(value.clone())
+                        .hint(value.chars().take(80).collect::<String>()),
+                ),
                 payload: Some(serde_json::json!({ "text": value }).to_string()),
                 receipt: None,
                 latency_ms: 3,
@@ -371,7 +481,10 @@ fn nothing_from_outside_reaches_a_cell_with_a_control_character() {
         }
     }
     // The bidi override is shown, not obeyed.
-    let all: String = screens.iter().flat_map(|b| b.content.iter().map(|c| c.symbol().to_string())).collect();
+    let all: String = screens
+        .iter()
+        .flat_map(|b| b.content.iter().map(|c| c.symbol().to_string()))
+        .collect();
     assert!(all.contains("U+202E"), "bidi override made visible");
 }
 
@@ -380,12 +493,21 @@ fn mono_keeps_selection_and_errors_visible_without_colour() {
     use ratatui::style::{Color, Modifier};
     let mut c = Console::with_theme(120, 40, Theme::mono(), None);
     c.keys("<space>"); // a notice line appears; the row stays selected
-    c.app.update(Event::Worker(tq_alerts::worker::WorkerEvent::Warning { message: "ThreatQ rejected the credentials".into() }));
+    c.app
+        .update(Event::Worker(tq_alerts::worker::WorkerEvent::Warning {
+            message: "ThreatQ rejected the credentials".into(),
+        }));
     let buffer = c.draw().clone();
     let mut reversed = 0;
     for cell in &buffer.content {
-        assert!(cell.fg == Color::Reset || cell.fg == Color::default(), "colour used in mono: {cell:?}");
-        assert!(cell.bg == Color::Reset || cell.bg == Color::default(), "colour used in mono: {cell:?}");
+        assert!(
+            cell.fg == Color::Reset || cell.fg == Color::default(),
+            "colour used in mono: {cell:?}"
+        );
+        assert!(
+            cell.bg == Color::Reset || cell.bg == Color::default(),
+            "colour used in mono: {cell:?}"
+        );
         if cell.modifier.contains(Modifier::REVERSED) {
             reversed += 1;
         }

@@ -22,7 +22,8 @@ fn forms(secret: &str) -> Vec<String> {
     let b64 = base64::engine::general_purpose::STANDARD;
     vec![
         secret.to_string(),
-        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string(),
+        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+            .to_string(),
         b64.encode(secret),
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
     ]
@@ -31,7 +32,10 @@ fn forms(secret: &str) -> Vec<String> {
 fn grep(haystack: &[u8], secrets: &[String], place: &str) {
     let text = String::from_utf8_lossy(haystack);
     for s in secrets {
-        assert!(!text.contains(s.as_str()), "{place} holds a secret form `{s}`");
+        assert!(
+            !text.contains(s.as_str()),
+            "{place} holds a secret form `{s}`"
+        );
     }
 }
 
@@ -46,7 +50,10 @@ async fn secrets_stay_out_of_logs_state_and_output() {
         let echo = format!(
             "no route for {} (auth {})",
             r.uri,
-            r.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("")
+            r.headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
         );
         match n {
             0 => (StatusCode::INTERNAL_SERVER_ERROR, echo).into_response(),
@@ -60,8 +67,14 @@ async fn secrets_stay_out_of_logs_state_and_output() {
     let mut notifier = WebhookNotifier::new(
         "soar-hook",
         Secret::new(&url, SecretSource::Env("SOAR_WEBHOOK_URL".into())),
-        vec![("Authorization".into(), Secret::new(TOKEN, SecretSource::Env("SOAR_AUTH".into())))],
-        DeliverySettings { rate: 100.0, ..DeliverySettings::default() },
+        vec![(
+            "Authorization".into(),
+            Secret::new(TOKEN, SecretSource::Env("SOAR_AUTH".into())),
+        )],
+        DeliverySettings {
+            rate: 100.0,
+            ..DeliverySettings::default()
+        },
         &Default::default(),
     )
     .unwrap();
@@ -84,7 +97,12 @@ async fn secrets_stay_out_of_logs_state_and_output() {
     )
     .unwrap();
     let mut outputs = Vec::new();
-    for args in [&["check"][..], &["status"], &["status", "--json"], &["run", "--once"]] {
+    for args in [
+        &["check"][..],
+        &["status"],
+        &["status", "--json"],
+        &["run", "--once"],
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_tq-alerts-tui"))
             .args(args)
             .arg("--config")
@@ -109,12 +127,19 @@ async fn secrets_stay_out_of_logs_state_and_output() {
     // The failure is still explained: status and word, with the secret masked.
     let status = String::from_utf8_lossy(&outputs[1].1.stdout).into_owned();
     assert!(status.contains("http 403"), "{status}");
-    assert!(status.contains("••••••"), "the echoed secret is masked: {status}");
+    assert!(
+        status.contains("••••••"),
+        "the echoed secret is masked: {status}"
+    );
 
     for entry in std::fs::read_dir(home.path()).unwrap() {
         let path = entry.unwrap().path();
         if path.is_file() && path != config {
-            grep(&std::fs::read(&path).unwrap(), &secrets, &path.display().to_string());
+            grep(
+                &std::fs::read(&path).unwrap(),
+                &secrets,
+                &path.display().to_string(),
+            );
         }
     }
     assert!(Path::new(&tq_alerts::logging::log_path(&state)).exists());

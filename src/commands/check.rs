@@ -1,7 +1,8 @@
 //! `check`: the config is valid (checked when it was loaded), everything it names can be
 //! built — notifiers, formatters (templates compiled), services — and every formatter renders
 //! every sample alert and a digest into a message Slack would accept. `--online` also logs in
-//! to ThreatQ and reads one page for each service, sending nothing; one line per check.
+//! to ThreatQ and reads one page for each service, calls Slack's `auth.test` and resolves
+//! every channel and user, sending nothing; one line per check.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -61,12 +62,22 @@ pub fn check(config: Config, online: bool) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Runtime::new()?;
     let lines = runtime.block_on(async {
-        match &built.threatq {
+        let mut lines = match &built.threatq {
             Some(client) => threatq_online(&config, client).await,
             None => vec![CheckLine::ok(
                 "threatq: no [threatq] table; nothing to log in to".into(),
             )],
+        };
+        let client = from_config::client_options(&config);
+        for notifier in &config.notifiers {
+            for line in crate::notifiers::slack::check_online(notifier, &client).await {
+                lines.push(CheckLine {
+                    ok: line.level != crate::notifiers::slack::CheckLevel::Error,
+                    line: line.to_string(),
+                });
+            }
         }
+        lines
     });
     let mut all_ok = true;
     for l in &lines {

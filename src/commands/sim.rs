@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::sim::data;
+use crate::sim::slack::{SlackSim, SlackSimOptions};
 use crate::sim::threatq::{SimOptions, SimThreatQ};
 
 /// What `sim` was asked to run.
@@ -67,6 +68,35 @@ impl RunningSim for SimThreatQ {
     }
 }
 
+impl RunningSim for SlackSim {
+    fn name(&self) -> &'static str {
+        "Slack"
+    }
+
+    fn describe(&self) -> Vec<String> {
+        let channels: Vec<String> = self
+            .workspace()
+            .channels
+            .iter()
+            .map(|c| format!("#{}", c.name))
+            .collect();
+        vec![
+            format!("Slack simulator at {}", self.api_url()),
+            format!(
+                "  api_url = \"{}\", bot token {}",
+                self.api_url(),
+                self.token()
+            ),
+            format!("  incoming webhook: {}", self.webhook_url()),
+            format!("  channels: {}", channels.join(" ")),
+        ]
+    }
+
+    fn stop(&self) {
+        SlackSim::stop(self);
+    }
+}
+
 /// Start the ThreatQ simulator on `addr` with the data of `data_dir` (or the shipped data).
 pub async fn start_threatq(
     addr: SocketAddr,
@@ -97,8 +127,11 @@ pub async fn start_all(args: &SimArgs) -> anyhow::Result<Vec<Box<dyn RunningSim>
     if let Some(addr) = threatq {
         running.push(Box::new(start_threatq(addr, args.data.as_deref()).await?));
     }
-    if args.slack.is_some() {
-        anyhow::bail!("the Slack simulator is not part of this build yet");
+    if let Some(addr) = args.slack {
+        let slack = SlackSim::start(addr, SlackSimOptions::default())
+            .await
+            .context("cannot start the Slack simulator")?;
+        running.push(Box::new(slack));
     }
     Ok(running)
 }

@@ -85,6 +85,19 @@ const MIGRATIONS: &[&str] = &[
         auth_failure INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX runs_service ON runs (service, id);",
+    // 2: Slack names resolved to ids (PRODUCT.md §6.4), per workspace, so a large workspace is
+    // not listed on every start. `key` is the name as matched (no `#`/`@`, lower case);
+    // `post_to` is where messages go (the channel itself, or a user's `D…` conversation).
+    "CREATE TABLE slack_targets (
+        team_id     TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('channel', 'user')),
+        key         TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        post_to     TEXT NOT NULL,
+        label       TEXT NOT NULL,
+        resolved_at INTEGER NOT NULL,
+        PRIMARY KEY (team_id, kind, key)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.

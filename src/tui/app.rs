@@ -11,7 +11,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::text::Text;
 
 use crate::alert::{Alert, NotificationType};
-use crate::config::{self, Config, ConfigFile, EditError, Environment, FormatterKind, NotifierKind};
+use crate::config::{
+    self, Config, ConfigFile, EditError, Environment, FormatterKind, NotifierKind,
+};
 use crate::notifier::Reason;
 use crate::store::{AttemptResult, DeliveryFilter, DeliveryRecord, OutboxCounts, Store};
 use crate::worker::{ServiceState, WorkerCommand, WorkerEvent};
@@ -142,11 +144,18 @@ pub enum Pending {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     Picker(Picker),
     Confirm(Confirm),
-    Delivery { record: Box<DeliveryRecord>, scroll: u16 },
-    Filter { input: String },
+    Delivery {
+        record: Box<DeliveryRecord>,
+        scroll: u16,
+    },
+    Filter {
+        input: String,
+    },
 }
 
 /// A line at the bottom saying what just happened.
@@ -253,7 +262,11 @@ impl App {
         if let Some(first) = app.warnings.first().cloned() {
             let more = app.warnings.len() - 1;
             app.notice = Some(Notice {
-                text: if more > 0 { format!("{first} (+{more} more warnings, see ?)") } else { first },
+                text: if more > 0 {
+                    format!("{first} (+{more} more warnings, see ?)")
+                } else {
+                    first
+                },
                 level: Level::Warn,
             });
         }
@@ -272,7 +285,12 @@ impl App {
     /// The selected service's notifiers, in config order.
     pub fn attached(&self) -> Vec<&config::NotifierConfig> {
         self.selected_service()
-            .map(|s| s.notifiers.iter().filter_map(|n| self.config.notifier(n)).collect())
+            .map(|s| {
+                s.notifiers
+                    .iter()
+                    .filter_map(|n| self.config.notifier(n))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -282,10 +300,13 @@ impl App {
 
     /// The formatter a notifier uses: its configured one, or the kind's default.
     pub fn formatter_name_of(&self, notifier: &config::NotifierConfig) -> String {
-        notifier.formatter.clone().unwrap_or_else(|| match notifier.kind {
-            NotifierKind::Webhook { .. } => "plain (default)".into(),
-            _ => "slack-blocks (default)".into(),
-        })
+        notifier
+            .formatter
+            .clone()
+            .unwrap_or_else(|| match notifier.kind {
+                NotifierKind::Webhook { .. } => "plain (default)".into(),
+                _ => "slack-blocks (default)".into(),
+            })
     }
 
     fn notify(&mut self, level: Level, text: impl Into<String>) {
@@ -367,7 +388,10 @@ impl App {
         if action.changes_something()
             && let Some(reason) = &self.read_only
         {
-            self.notify(Level::Warn, format!("read-only: {reason}; nothing was changed"));
+            self.notify(
+                Level::Warn,
+                format!("read-only: {reason}; nothing was changed"),
+            );
             return;
         }
         match action {
@@ -393,7 +417,9 @@ impl App {
             Action::RunNow => {
                 if let Some(s) = self.selected_service() {
                     let service = s.name.clone();
-                    self.effects.push(Effect::Worker(WorkerCommand::RunNow { service: service.clone() }));
+                    self.effects.push(Effect::Worker(WorkerCommand::RunNow {
+                        service: service.clone(),
+                    }));
                     self.notify(Level::Info, format!("running '{service}' now"));
                 }
             }
@@ -461,15 +487,20 @@ impl App {
                     self.refresh_preview();
                 }
             }
-            Pane::Preview => self.preview.scroll = step(self.preview.scroll as usize, 10_000) as u16,
-            Pane::Deliveries => self.delivery_index = step(self.delivery_index, self.deliveries.len()),
+            Pane::Preview => {
+                self.preview.scroll = step(self.preview.scroll as usize, 10_000) as u16
+            }
+            Pane::Deliveries => {
+                self.delivery_index = step(self.delivery_index, self.deliveries.len())
+            }
         }
     }
 
     fn step_alert(&mut self, delta: i64) {
         let len = self.preview.alerts.len();
         if len > 0 {
-            self.preview.index = ((self.preview.index as i64 + delta).rem_euclid(len as i64)) as usize;
+            self.preview.index =
+                ((self.preview.index as i64 + delta).rem_euclid(len as i64)) as usize;
             self.preview.scroll = 0;
             self.refresh_preview();
         }
@@ -494,9 +525,16 @@ impl App {
 
     /// Apply an edit to the config file and save it; on success reload the model. A failed save
     /// is shown, never swallowed, and the file on disk is left as it was.
-    fn edit(&mut self, what: &str, edit: impl FnOnce(&mut ConfigFile) -> Result<(), EditError>) -> bool {
+    fn edit(
+        &mut self,
+        what: &str,
+        edit: impl FnOnce(&mut ConfigFile) -> Result<(), EditError>,
+    ) -> bool {
         let Some(file) = self.config_file.as_mut() else {
-            self.notify(Level::Error, "the config file cannot be edited (see warnings with ?)");
+            self.notify(
+                Level::Error,
+                "the config file cannot be edited (see warnings with ?)",
+            );
             return false;
         };
         let result = edit(file).and_then(|()| file.save(self.env.as_ref()));
@@ -504,11 +542,17 @@ impl App {
             Ok(()) => match config::load_with(&self.config.path, self.env.as_ref()) {
                 Ok(new) => {
                     self.config = new;
-                    self.notify(Level::Ok, format!("{what} — saved to {}", self.config.path.display()));
+                    self.notify(
+                        Level::Ok,
+                        format!("{what} — saved to {}", self.config.path.display()),
+                    );
                     true
                 }
                 Err(e) => {
-                    self.notify(Level::Error, format!("saved, but the config no longer loads: {e}"));
+                    self.notify(
+                        Level::Error,
+                        format!("saved, but the config no longer loads: {e}"),
+                    );
                     false
                 }
             },
@@ -525,17 +569,24 @@ impl App {
             Err(e) => {
                 // Drop the unsaved change so the next edit starts from the file as it is.
                 let _ = file.reload();
-                self.notify(Level::Error, format!("{what} failed: {}", one_line(&e.to_string())));
+                self.notify(
+                    Level::Error,
+                    format!("{what} failed: {}", one_line(&e.to_string())),
+                );
                 false
             }
         }
     }
 
     fn toggle_service(&mut self) {
-        let Some(service) = self.selected_service() else { return };
+        let Some(service) = self.selected_service() else {
+            return;
+        };
         let (name, enabled) = (service.name.clone(), !service.enabled);
         let verb = if enabled { "turned on" } else { "turned off" };
-        if self.edit(&format!("'{name}' {verb}"), |f| f.set_service_enabled(&name, enabled)) {
+        if self.edit(&format!("'{name}' {verb}"), |f| {
+            f.set_service_enabled(&name, enabled)
+        }) {
             self.effects.push(Effect::Worker(WorkerCommand::SetEnabled {
                 service: name,
                 enabled,
@@ -544,21 +595,33 @@ impl App {
     }
 
     fn open_attach_picker(&mut self) {
-        let Some(service) = self.selected_service() else { return };
+        let Some(service) = self.selected_service() else {
+            return;
+        };
         let service_name = service.name.clone();
         let items: Vec<(String, String)> = self
             .config
             .notifiers
             .iter()
             .filter(|n| !service.notifiers.contains(&n.name))
-            .map(|n| (n.name.clone(), format!("{} → {}", n.kind.as_str(), targets_of(n))))
+            .map(|n| {
+                (
+                    n.name.clone(),
+                    format!("{} → {}", n.kind.as_str(), targets_of(n)),
+                )
+            })
             .collect();
         if items.is_empty() {
-            self.notify(Level::Info, format!("every configured notifier is attached to '{service_name}' already"));
+            self.notify(
+                Level::Info,
+                format!("every configured notifier is attached to '{service_name}' already"),
+            );
             return;
         }
         self.overlay = Some(Overlay::Picker(Picker {
-            kind: PickerKind::Attach { service: service_name.clone() },
+            kind: PickerKind::Attach {
+                service: service_name.clone(),
+            },
             title: format!("Attach a notifier to '{service_name}'"),
             items,
             selected: 0,
@@ -567,11 +630,15 @@ impl App {
     }
 
     fn ask_detach(&mut self) {
-        let (Some(service), Some(notifier)) = (self.selected_service(), self.selected_notifier()) else {
+        let (Some(service), Some(notifier)) = (self.selected_service(), self.selected_notifier())
+        else {
             return;
         };
         self.overlay = Some(Overlay::Confirm(Confirm {
-            message: format!("Detach '{}' from '{}'? Rows already queued are still sent.", notifier.name, service.name),
+            message: format!(
+                "Detach '{}' from '{}'? Rows already queued are still sent.",
+                notifier.name, service.name
+            ),
             yes: Pending::Detach {
                 service: service.name.clone(),
                 notifier: notifier.name.clone(),
@@ -580,7 +647,9 @@ impl App {
     }
 
     fn open_formatter_picker(&mut self) {
-        let Some(notifier) = self.selected_notifier() else { return };
+        let Some(notifier) = self.selected_notifier() else {
+            return;
+        };
         let notifier_name = notifier.name.clone();
         let current = notifier.formatter.clone();
         let others: Vec<String> = self
@@ -596,11 +665,23 @@ impl App {
             .iter()
             .filter(|f| {
                 // A `json` template is a webhook body: Slack cannot send it.
-                !(matches!(notifier.kind, NotifierKind::Slack { .. } | NotifierKind::SlackWebhook { .. })
-                    && matches!(&f.kind, FormatterKind::Template { output: config::TemplateOutput::Json, .. }))
+                !(matches!(
+                    notifier.kind,
+                    NotifierKind::Slack { .. } | NotifierKind::SlackWebhook { .. }
+                ) && matches!(
+                    &f.kind,
+                    FormatterKind::Template {
+                        output: config::TemplateOutput::Json,
+                        ..
+                    }
+                ))
             })
             .map(|f| {
-                let mark = if current.as_deref() == Some(f.name.as_str()) { " (current)" } else { "" };
+                let mark = if current.as_deref() == Some(f.name.as_str()) {
+                    " (current)"
+                } else {
+                    ""
+                };
                 (f.name.clone(), format!("{}{mark}", f.kind.as_str()))
             })
             .collect();
@@ -609,12 +690,17 @@ impl App {
             .position(|(n, _)| current.as_deref() == Some(n.as_str()))
             .unwrap_or(0);
         self.overlay = Some(Overlay::Picker(Picker {
-            kind: PickerKind::Formatter { notifier: notifier_name.clone() },
+            kind: PickerKind::Formatter {
+                notifier: notifier_name.clone(),
+            },
             title: format!("Formatter for '{notifier_name}'"),
             items,
             selected,
             note: (!others.is_empty()).then(|| {
-                format!("'{notifier_name}' is also used by {}: they change too", others.join(", "))
+                format!(
+                    "'{notifier_name}' is also used by {}: they change too",
+                    others.join(", ")
+                )
             }),
         }));
     }
@@ -623,13 +709,19 @@ impl App {
         if self.focus != Pane::Deliveries {
             return;
         }
-        let Some(record) = self.deliveries.get(self.delivery_index) else { return };
+        let Some(record) = self.deliveries.get(self.delivery_index) else {
+            return;
+        };
         match (record.result, record.row_id) {
             (AttemptResult::Failed, Some(row_id)) => {
-                self.effects.push(Effect::Worker(WorkerCommand::RetryRow { row_id }));
+                self.effects
+                    .push(Effect::Worker(WorkerCommand::RetryRow { row_id }));
                 self.notify(Level::Info, format!("row {row_id} queued again"));
             }
-            (AttemptResult::Failed, None) => self.notify(Level::Info, "a test message cannot be retried; send a new one with t"),
+            (AttemptResult::Failed, None) => self.notify(
+                Level::Info,
+                "a test message cannot be retried; send a new one with t",
+            ),
             _ => self.notify(Level::Info, "only a failed delivery can be retried"),
         }
     }
@@ -644,40 +736,72 @@ impl App {
                 self.clamp_selection();
                 self.refresh_preview();
                 self.effects.push(Effect::RestartWorker);
-                self.notify(Level::Ok, format!("reloaded {}", self.config.path.display()));
+                self.notify(
+                    Level::Ok,
+                    format!("reloaded {}", self.config.path.display()),
+                );
             }
-            Err(e) => self.notify(Level::Error, format!("not reloaded: {}", one_line(&e.to_string()))),
+            Err(e) => self.notify(
+                Level::Error,
+                format!("not reloaded: {}", one_line(&e.to_string())),
+            ),
         }
     }
 
     fn clamp_selection(&mut self) {
-        self.service_index = self.service_index.min(self.config.services.len().saturating_sub(1));
-        self.attached_index = self.attached_index.min(self.attached().len().saturating_sub(1));
+        self.service_index = self
+            .service_index
+            .min(self.config.services.len().saturating_sub(1));
+        self.attached_index = self
+            .attached_index
+            .min(self.attached().len().saturating_sub(1));
     }
 
     // --- overlays ------------------------------------------------------------------------
 
     fn on_overlay_key(&mut self, key: KeyEvent) {
-        let Some(overlay) = self.overlay.take() else { return };
+        let Some(overlay) = self.overlay.take() else {
+            return;
+        };
         let esc = key.code == KeyCode::Esc;
         match overlay {
             Overlay::Help { scroll } => {
                 self.overlay = match key.code {
                     KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => None,
-                    KeyCode::Down | KeyCode::Char('j') => Some(Overlay::Help { scroll: scroll.saturating_add(1) }),
-                    KeyCode::Up | KeyCode::Char('k') => Some(Overlay::Help { scroll: scroll.saturating_sub(1) }),
-                    KeyCode::PageDown => Some(Overlay::Help { scroll: scroll.saturating_add(10) }),
-                    KeyCode::PageUp => Some(Overlay::Help { scroll: scroll.saturating_sub(10) }),
+                    KeyCode::Down | KeyCode::Char('j') => Some(Overlay::Help {
+                        scroll: scroll.saturating_add(1),
+                    }),
+                    KeyCode::Up | KeyCode::Char('k') => Some(Overlay::Help {
+                        scroll: scroll.saturating_sub(1),
+                    }),
+                    KeyCode::PageDown => Some(Overlay::Help {
+                        scroll: scroll.saturating_add(10),
+                    }),
+                    KeyCode::PageUp => Some(Overlay::Help {
+                        scroll: scroll.saturating_sub(10),
+                    }),
                     _ => Some(Overlay::Help { scroll }),
                 };
             }
             Overlay::Delivery { record, scroll } => {
                 self.overlay = match key.code {
                     KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => None,
-                    KeyCode::Down | KeyCode::Char('j') => Some(Overlay::Delivery { record, scroll: scroll.saturating_add(1) }),
-                    KeyCode::Up | KeyCode::Char('k') => Some(Overlay::Delivery { record, scroll: scroll.saturating_sub(1) }),
-                    KeyCode::PageDown => Some(Overlay::Delivery { record, scroll: scroll.saturating_add(10) }),
-                    KeyCode::PageUp => Some(Overlay::Delivery { record, scroll: scroll.saturating_sub(10) }),
+                    KeyCode::Down | KeyCode::Char('j') => Some(Overlay::Delivery {
+                        record,
+                        scroll: scroll.saturating_add(1),
+                    }),
+                    KeyCode::Up | KeyCode::Char('k') => Some(Overlay::Delivery {
+                        record,
+                        scroll: scroll.saturating_sub(1),
+                    }),
+                    KeyCode::PageDown => Some(Overlay::Delivery {
+                        record,
+                        scroll: scroll.saturating_add(10),
+                    }),
+                    KeyCode::PageUp => Some(Overlay::Delivery {
+                        record,
+                        scroll: scroll.saturating_sub(10),
+                    }),
                     _ => Some(Overlay::Delivery { record, scroll }),
                 };
             }
@@ -688,14 +812,17 @@ impl App {
                     self.overlay = Some(Overlay::Picker(picker));
                 }
                 KeyCode::Down | KeyCode::Char('j') => {
-                    picker.selected = (picker.selected + 1).min(picker.items.len().saturating_sub(1));
+                    picker.selected =
+                        (picker.selected + 1).min(picker.items.len().saturating_sub(1));
                     self.overlay = Some(Overlay::Picker(picker));
                 }
                 KeyCode::Enter => self.pick(picker),
                 _ => self.overlay = Some(Overlay::Picker(picker)),
             },
             Overlay::Confirm(confirm) => match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => self.confirmed(confirm.yes),
+                KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                    self.confirmed(confirm.yes)
+                }
                 _ if esc => {}
                 KeyCode::Char('n') | KeyCode::Char('N') => {}
                 _ => self.overlay = Some(Overlay::Confirm(confirm)),
@@ -721,17 +848,23 @@ impl App {
     }
 
     fn pick(&mut self, picker: Picker) {
-        let Some((value, _)) = picker.items.get(picker.selected).cloned() else { return };
+        let Some((value, _)) = picker.items.get(picker.selected).cloned() else {
+            return;
+        };
         match picker.kind {
             PickerKind::Attach { service } => {
-                if self.edit(&format!("'{value}' attached to '{service}'"), |f| f.attach_notifier(&service, &value)) {
+                if self.edit(&format!("'{value}' attached to '{service}'"), |f| {
+                    f.attach_notifier(&service, &value)
+                }) {
                     self.attached_index = self.attached().len().saturating_sub(1);
                     self.refresh_preview();
                     self.effects.push(Effect::RestartWorker);
                 }
             }
             PickerKind::Formatter { notifier } => {
-                if self.edit(&format!("'{notifier}' now formats with '{value}'"), |f| f.set_formatter(&notifier, &value)) {
+                if self.edit(&format!("'{notifier}' now formats with '{value}'"), |f| {
+                    f.set_formatter(&notifier, &value)
+                }) {
                     self.refresh_preview();
                     self.effects.push(Effect::RestartWorker);
                 }
@@ -742,7 +875,9 @@ impl App {
     fn confirmed(&mut self, pending: Pending) {
         match pending {
             Pending::Detach { service, notifier } => {
-                if self.edit(&format!("'{notifier}' detached from '{service}'"), |f| f.detach_notifier(&service, &notifier)) {
+                if self.edit(&format!("'{notifier}' detached from '{service}'"), |f| {
+                    f.detach_notifier(&service, &notifier)
+                }) {
                     self.clamp_selection();
                     self.refresh_preview();
                     self.effects.push(Effect::RestartWorker);
@@ -765,19 +900,35 @@ impl App {
             return;
         };
         let Some(formatter_name) = notifier.formatter.clone() else {
-            self.notify(Level::Info, format!("'{}' uses a built-in formatter; pick a template formatter with f", notifier.name));
+            self.notify(
+                Level::Info,
+                format!(
+                    "'{}' uses a built-in formatter; pick a template formatter with f",
+                    notifier.name
+                ),
+            );
             return;
         };
-        let Some(formatter) = self.config.formatter(&formatter_name).cloned() else { return };
+        let Some(formatter) = self.config.formatter(&formatter_name).cloned() else {
+            return;
+        };
         let FormatterKind::Template { output, template } = &formatter.kind else {
             self.notify(
                 Level::Info,
-                format!("'{formatter_name}' is a `{}` formatter; only templates are edited here", formatter.kind.as_str()),
+                format!(
+                    "'{formatter_name}' is a `{}` formatter; only templates are edited here",
+                    formatter.kind.as_str()
+                ),
             );
             return;
         };
         if let Some(reason) = self.read_only.clone() {
-            self.notify(Level::Warn, format!("read-only: {reason}; the template opens for viewing, Ctrl-S will not save"));
+            self.notify(
+                Level::Warn,
+                format!(
+                    "read-only: {reason}; the template opens for viewing, Ctrl-S will not save"
+                ),
+            );
         }
         self.editor = Some(Editor::new(&formatter_name, *output, template, &self.theme));
         self.after_edit();
@@ -792,16 +943,24 @@ impl App {
 
     fn save_template(&mut self) {
         if let Some(reason) = &self.read_only {
-            self.notify(Level::Warn, format!("read-only: {reason}; nothing was saved"));
+            self.notify(
+                Level::Warn,
+                format!("read-only: {reason}; nothing was saved"),
+            );
             return;
         }
         let Some(editor) = &self.editor else { return };
         if let Some(error) = &editor.error {
-            self.notify(Level::Error, format!("not saved: the template has an error — {error}"));
+            self.notify(
+                Level::Error,
+                format!("not saved: the template has an error — {error}"),
+            );
             return;
         }
         let (name, text) = (editor.formatter.clone(), editor.text());
-        if self.edit(&format!("template '{name}'"), |f| f.set_template(&name, &text)) {
+        if self.edit(&format!("template '{name}'"), |f| {
+            f.set_template(&name, &text)
+        }) {
             if let Some(editor) = &mut self.editor {
                 editor.mark_saved();
             }
@@ -845,7 +1004,12 @@ impl App {
                     self.refresh_preview();
                 }
             }
-            WorkerEvent::RunFinished { service, at, result, .. } => {
+            WorkerEvent::RunFinished {
+                service,
+                at,
+                result,
+                ..
+            } => {
                 let r = self.runtime.entry(service).or_default();
                 r.last_run_at = Some(at);
                 r.progress = None;
@@ -854,7 +1018,11 @@ impl App {
                     Err(e) => Err(e),
                 });
             }
-            WorkerEvent::ServiceState { service, state, next_run } => {
+            WorkerEvent::ServiceState {
+                service,
+                state,
+                next_run,
+            } => {
                 let r = self.runtime.entry(service).or_default();
                 r.state = Some(state);
                 r.next_run = next_run;
@@ -879,18 +1047,29 @@ impl App {
     }
 
     /// A test send finished: one line per target.
-    pub fn test_finished(&mut self, notifier: &str, results: Vec<(String, Result<String, Reason>)>) {
+    pub fn test_finished(
+        &mut self,
+        notifier: &str,
+        results: Vec<(String, Result<String, Reason>)>,
+    ) {
         let ok = results.iter().filter(|(_, r)| r.is_ok()).count();
         let failed: Vec<String> = results
             .iter()
             .filter_map(|(t, r)| r.as_ref().err().map(|e| format!("{t}: {e}")))
             .collect();
         if failed.is_empty() {
-            self.notify(Level::Ok, format!("test through '{notifier}': ok to {ok} target(s)"));
+            self.notify(
+                Level::Ok,
+                format!("test through '{notifier}': ok to {ok} target(s)"),
+            );
         } else {
             self.notify(
                 Level::Error,
-                format!("test through '{notifier}': {ok} ok, {} failed — {}", failed.len(), failed.join("; ")),
+                format!(
+                    "test through '{notifier}': {ok} ok, {} failed — {}",
+                    failed.len(),
+                    failed.join("; ")
+                ),
             );
         }
         self.load_new_deliveries();
@@ -935,7 +1114,9 @@ impl App {
             Ok(list) => self.deliveries = list,
             Err(e) => self.notify(Level::Error, format!("cannot read deliveries: {e}")),
         }
-        self.delivery_index = self.delivery_index.min(self.deliveries.len().saturating_sub(1));
+        self.delivery_index = self
+            .delivery_index
+            .min(self.deliveries.len().saturating_sub(1));
         self.dirty = true;
     }
 
@@ -943,17 +1124,24 @@ impl App {
     pub fn load_new_deliveries(&mut self) {
         self.refresh_outbox();
         let after = self.deliveries.first().map(|d| d.id);
-        let filter = DeliveryFilter { after_id: after, ..self.filter() };
+        let filter = DeliveryFilter {
+            after_id: after,
+            ..self.filter()
+        };
         if let Ok(mut new) = self.store.deliveries(&filter)
             && !new.is_empty()
         {
-            if self.delivery_index > 0 || self.focus == Pane::Deliveries && !self.deliveries.is_empty() {
+            if self.delivery_index > 0
+                || self.focus == Pane::Deliveries && !self.deliveries.is_empty()
+            {
                 self.delivery_index += new.len();
             }
             new.append(&mut self.deliveries);
             new.truncate(DELIVERY_WINDOW);
             self.deliveries = new;
-            self.delivery_index = self.delivery_index.min(self.deliveries.len().saturating_sub(1));
+            self.delivery_index = self
+                .delivery_index
+                .min(self.deliveries.len().saturating_sub(1));
             self.dirty = true;
         }
     }
@@ -1021,7 +1209,12 @@ fn clock_key(app: &App, now: DateTime<Utc>) -> Vec<String> {
     let mut key: Vec<String> = app
         .runtime
         .values()
-        .flat_map(|r| [r.last_run_at.map(|t| ago(now, t)), r.next_run.map(|t| until(now, t))])
+        .flat_map(|r| {
+            [
+                r.last_run_at.map(|t| ago(now, t)),
+                r.next_run.map(|t| until(now, t)),
+            ]
+        })
         .flatten()
         .collect();
     key.extend(app.deliveries.iter().take(50).map(|d| ago(now, d.at)));
@@ -1052,7 +1245,9 @@ pub fn until(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
 
 fn targets_of(n: &config::NotifierConfig) -> String {
     match &n.kind {
-        NotifierKind::Slack { channels, users, .. } => {
+        NotifierKind::Slack {
+            channels, users, ..
+        } => {
             let mut all: Vec<String> = channels.clone();
             all.extend(users.iter().cloned());
             all.join(", ")
@@ -1063,7 +1258,11 @@ fn targets_of(n: &config::NotifierConfig) -> String {
 }
 
 fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" · ")
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// A warning when the config (which names secret sources, maybe secrets) is readable by others.

@@ -57,7 +57,8 @@ impl Editor {
     /// A key typed in the editor. `Ctrl-J` and `Alt-Enter` insert a line break too (where a
     /// terminal takes `Enter`); nothing needs Shift-Enter. Returns whether the text changed.
     pub fn input(&mut self, key: KeyEvent) -> bool {
-        let newline = (key.code == KeyCode::Char('j') && key.modifiers.contains(KeyModifiers::CONTROL))
+        let newline = (key.code == KeyCode::Char('j')
+            && key.modifiers.contains(KeyModifiers::CONTROL))
             || (key.code == KeyCode::Enter && key.modifiers.contains(KeyModifiers::ALT));
         let before = self.text();
         if newline {

@@ -174,10 +174,16 @@ impl Chord {
         let mut alt = false;
         let mut rest = text.trim();
         loop {
-            if let Some(r) = rest.strip_prefix("ctrl-").or_else(|| rest.strip_prefix("c-")) {
+            if let Some(r) = rest
+                .strip_prefix("ctrl-")
+                .or_else(|| rest.strip_prefix("c-"))
+            {
                 ctrl = true;
                 rest = r;
-            } else if let Some(r) = rest.strip_prefix("alt-").or_else(|| rest.strip_prefix("m-")) {
+            } else if let Some(r) = rest
+                .strip_prefix("alt-")
+                .or_else(|| rest.strip_prefix("m-"))
+            {
                 alt = true;
                 rest = r;
             } else {
@@ -207,7 +213,11 @@ impl Chord {
                 let c = s.chars().next().unwrap_or(' ');
                 KeyCode::Char(if ctrl { c.to_ascii_lowercase() } else { c })
             }
-            _ => return Err(format!("`{text}` is not a key (try `q`, `space`, `ctrl-s`, `f5`)")),
+            _ => {
+                return Err(format!(
+                    "`{text}` is not a key (try `q`, `space`, `ctrl-s`, `f5`)"
+                ));
+            }
         };
         if alt && !ctrl && matches!(code, KeyCode::Char(_)) {
             // Over SSH an Alt chord arrives as Esc then the key: it is never safe to bind.
@@ -283,24 +293,126 @@ pub fn defaults() -> Vec<Binding> {
     let c = Chord::code;
     let k = Chord::key;
     vec![
-        b(Toggle, Services, &[k(' ')], "turn the service on or off (saved to the config)", Some("on/off")),
-        b(RunNow, Services, &[k('r')], "run the service now", Some("run now")),
-        b(Attach, Attached, &[k('a')], "attach a notifier to the service", Some("attach")),
-        b(Detach, Attached, &[k('d')], "detach the selected notifier", Some("detach")),
-        b(SetFormatter, Attached, &[k('f')], "set the notifier's formatter", Some("formatter")),
-        b(SendTest, Attached, &[k('t')], "send a test message through the notifier", Some("test")),
-        b(EditTemplate, Attached, &[k('e')], "edit the formatter's template", Some("edit")),
-        b(PrevAlert, Preview, &[k('[')], "previous alert", Some("prev")),
+        b(
+            Toggle,
+            Services,
+            &[k(' ')],
+            "turn the service on or off (saved to the config)",
+            Some("on/off"),
+        ),
+        b(
+            RunNow,
+            Services,
+            &[k('r')],
+            "run the service now",
+            Some("run now"),
+        ),
+        b(
+            Attach,
+            Attached,
+            &[k('a')],
+            "attach a notifier to the service",
+            Some("attach"),
+        ),
+        b(
+            Detach,
+            Attached,
+            &[k('d')],
+            "detach the selected notifier",
+            Some("detach"),
+        ),
+        b(
+            SetFormatter,
+            Attached,
+            &[k('f')],
+            "set the notifier's formatter",
+            Some("formatter"),
+        ),
+        b(
+            SendTest,
+            Attached,
+            &[k('t')],
+            "send a test message through the notifier",
+            Some("test"),
+        ),
+        b(
+            EditTemplate,
+            Attached,
+            &[k('e')],
+            "edit the formatter's template",
+            Some("edit"),
+        ),
+        b(
+            PrevAlert,
+            Preview,
+            &[k('[')],
+            "previous alert",
+            Some("prev"),
+        ),
         b(NextAlert, Preview, &[k(']')], "next alert", Some("next")),
-        b(ToggleJson, Preview, &[k('J')], "show the exact JSON payload", Some("JSON")),
-        b(EditTemplate, Preview, &[k('e')], "edit the formatter's template", Some("edit")),
-        b(Details, Deliveries, &[c(crossterm::event::KeyCode::Enter)], "show the delivery in full", Some("details")),
-        b(Retry, Deliveries, &[k('R')], "retry a failed delivery", Some("retry")),
-        b(Filter, Deliveries, &[k('/')], "filter deliveries", Some("filter")),
-        b(Save, Editor, &[Chord::ctrl('s')], "save the template to the config", Some("save")),
-        b(Close, Editor, &[c(KeyCode::Esc)], "leave the editor (asks when unsaved)", Some("leave")),
-        b(FocusNext, Global, &[c(KeyCode::Tab)], "next pane", Some("next pane")),
-        b(FocusPrev, Global, &[c(KeyCode::BackTab)], "previous pane", None),
+        b(
+            ToggleJson,
+            Preview,
+            &[k('J')],
+            "show the exact JSON payload",
+            Some("JSON"),
+        ),
+        b(
+            EditTemplate,
+            Preview,
+            &[k('e')],
+            "edit the formatter's template",
+            Some("edit"),
+        ),
+        b(
+            Details,
+            Deliveries,
+            &[c(crossterm::event::KeyCode::Enter)],
+            "show the delivery in full",
+            Some("details"),
+        ),
+        b(
+            Retry,
+            Deliveries,
+            &[k('R')],
+            "retry a failed delivery",
+            Some("retry"),
+        ),
+        b(
+            Filter,
+            Deliveries,
+            &[k('/')],
+            "filter deliveries",
+            Some("filter"),
+        ),
+        b(
+            Save,
+            Editor,
+            &[Chord::ctrl('s')],
+            "save the template to the config",
+            Some("save"),
+        ),
+        b(
+            Close,
+            Editor,
+            &[c(KeyCode::Esc)],
+            "leave the editor (asks when unsaved)",
+            Some("leave"),
+        ),
+        b(
+            FocusNext,
+            Global,
+            &[c(KeyCode::Tab)],
+            "next pane",
+            Some("next pane"),
+        ),
+        b(
+            FocusPrev,
+            Global,
+            &[c(KeyCode::BackTab)],
+            "previous pane",
+            None,
+        ),
         b(FocusPane(1), Global, &[k('1')], "go to Services", None),
         b(FocusPane(2), Global, &[k('2')], "go to Attached", None),
         b(FocusPane(3), Global, &[k('3')], "go to Preview", None),
@@ -310,12 +422,30 @@ pub fn defaults() -> Vec<Binding> {
         b(Down, Global, &[c(KeyCode::Down), k('j')], "move down", None),
         b(PageUp, Global, &[c(KeyCode::PageUp)], "page up", None),
         b(PageDown, Global, &[c(KeyCode::PageDown)], "page down", None),
-        b(First, Global, &[c(KeyCode::Home), k('g')], "first row", None),
+        b(
+            First,
+            Global,
+            &[c(KeyCode::Home), k('g')],
+            "first row",
+            None,
+        ),
         b(Last, Global, &[c(KeyCode::End), k('G')], "last row", None),
-        b(ReloadConfig, Global, &[Chord::ctrl('r')], "reload the config from disk", None),
+        b(
+            ReloadConfig,
+            Global,
+            &[Chord::ctrl('r')],
+            "reload the config from disk",
+            None,
+        ),
         b(Help, Global, &[k('?')], "help: every key", Some("help")),
         b(Close, Global, &[c(KeyCode::Esc)], "close an overlay", None),
-        b(Quit, Global, &[k('q')], "quit (asks while deliveries are in flight)", Some("quit")),
+        b(
+            Quit,
+            Global,
+            &[k('q')],
+            "quit (asks while deliveries are in flight)",
+            Some("quit"),
+        ),
     ]
 }
 
@@ -344,7 +474,9 @@ impl Keymap {
                 let hint = names
                     .iter()
                     .copied()
-                    .max_by(|a, b| strsim::jaro_winkler(a, name).total_cmp(&strsim::jaro_winkler(b, name)))
+                    .max_by(|a, b| {
+                        strsim::jaro_winkler(a, name).total_cmp(&strsim::jaro_winkler(b, name))
+                    })
                     .filter(|n| strsim::jaro_winkler(n, name) > 0.8)
                     .map(|n| format!(" — did you mean `{n}`?"))
                     .unwrap_or_default();
@@ -401,7 +533,13 @@ impl Keymap {
                 .find(|b| b.scope == s && b.keys.contains(&chord))
                 .map(|b| b.action)
         };
-        find(scope).or_else(|| if scope == Scope::Editor { None } else { find(Scope::Global) })
+        find(scope).or_else(|| {
+            if scope == Scope::Editor {
+                None
+            } else {
+                find(Scope::Global)
+            }
+        })
     }
 
     /// The first key of an action in a scope, for hints (`Space`, `a`).
@@ -453,7 +591,10 @@ mod tests {
     fn shift_is_folded_into_the_character() {
         let map = Keymap::default_map();
         let shifted_r = key(KeyCode::Char('R'), KeyModifiers::SHIFT);
-        assert_eq!(map.action(Scope::Deliveries, &shifted_r), Some(Action::Retry));
+        assert_eq!(
+            map.action(Scope::Deliveries, &shifted_r),
+            Some(Action::Retry)
+        );
         let ctrl_s = key(KeyCode::Char('s'), KeyModifiers::CONTROL);
         assert_eq!(map.action(Scope::Editor, &ctrl_s), Some(Action::Save));
     }
@@ -462,7 +603,11 @@ mod tests {
     fn the_editor_never_falls_through_to_global_keys() {
         let map = Keymap::default_map();
         let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
-        assert_eq!(map.action(Scope::Editor, &q), None, "typing q in a template must not quit");
+        assert_eq!(
+            map.action(Scope::Editor, &q),
+            None,
+            "typing q in a template must not quit"
+        );
     }
 
     #[test]
@@ -487,8 +632,18 @@ mod tests {
         let (map, warnings) = Keymap::with_overrides(&overrides);
         let x = key(KeyCode::Char('x'), KeyModifiers::NONE);
         assert_eq!(map.action(Scope::Services, &x), Some(Action::Toggle));
-        assert!(warnings.iter().any(|w| w.contains("unknown action `togle`") && w.contains("did you mean `toggle`")), "{warnings:?}");
-        assert!(warnings.iter().any(|w| w.contains("Alt chords arrive split")), "{warnings:?}");
+        assert!(
+            warnings.iter().any(
+                |w| w.contains("unknown action `togle`") && w.contains("did you mean `toggle`")
+            ),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("Alt chords arrive split")),
+            "{warnings:?}"
+        );
         // The bad quit override is skipped; q still quits.
         let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
         assert_eq!(map.action(Scope::Services, &q), Some(Action::Quit));
@@ -498,6 +653,11 @@ mod tests {
     fn a_key_bound_twice_in_one_scope_is_reported() {
         let overrides = BTreeMap::from([("run_now".to_string(), vec!["space".to_string()])]);
         let (_, warnings) = Keymap::with_overrides(&overrides);
-        assert!(warnings.iter().any(|w| w.contains("`Space` is bound to both")), "{warnings:?}");
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("`Space` is bound to both")),
+            "{warnings:?}"
+        );
     }
 }

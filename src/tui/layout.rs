@@ -76,11 +76,13 @@ pub fn compute(area: Rect, focus: Pane, editor_open: bool) -> Areas {
         areas.panes.push((Pane::Preview, right));
         areas.panes.push((Pane::Deliveries, bottom));
     } else {
-        let [tabs, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
+        let [tabs, rest] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
         areas.tabs = Some(tabs);
         if editor_open {
             let [editor, preview] =
-                Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(rest);
+                Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
+                    .areas(rest);
             areas.editor = Some(editor);
             areas.panes.push((Pane::Preview, preview));
         } else {

@@ -29,12 +29,19 @@ pub fn clean(s: &str) -> String {
 /// The frame of a pane: rounded when focused, with its number for the 1–5 keys.
 pub fn pane_block<'a>(app: &App, pane: Pane, title: Line<'a>, focused: bool) -> Block<'a> {
     let number = Pane::ALL.iter().position(|p| *p == pane).unwrap_or(0) + 1;
-    let mut spans = vec![Span::styled(format!(" {number} "), app.theme.style(Role::Muted))];
+    let mut spans = vec![Span::styled(
+        format!(" {number} "),
+        app.theme.style(Role::Muted),
+    )];
     spans.extend(title.spans);
     spans.push(Span::raw(" "));
     Block::default()
         .borders(Borders::ALL)
-        .border_type(if focused { BorderType::Thick } else { BorderType::Rounded })
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
         .border_style(app.theme.border(focused))
         .title(Line::from(spans))
 }
@@ -47,7 +54,11 @@ pub fn title(app: &App, text: &str, focused: bool) -> Line<'static> {
         app.theme.style(Role::Title)
     };
     Line::from(Span::styled(
-        if focused { format!("▶ {text}") } else { text.to_string() },
+        if focused {
+            format!("▶ {text}")
+        } else {
+            text.to_string()
+        },
         style,
     ))
 }

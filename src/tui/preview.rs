@@ -55,7 +55,11 @@ pub fn sample_alerts(service: &str, notification_type: NotificationType) -> Vec<
                     value: indicator.comment.clone(),
                 });
             }
-            o.url = Some(ThreatObject::ui_url("https://threatq.local", &ObjectKind::Indicator, id));
+            o.url = Some(ThreatObject::ui_url(
+                "https://threatq.local",
+                &ObjectKind::Indicator,
+                id,
+            ));
             Alert::new(service, notification_type, o)
         })
         .collect()
@@ -79,7 +83,11 @@ fn formatter_for(app: &App, notifier: &NotifierConfig) -> Result<Arc<dyn Formatt
             },
         });
     }
-    let built = match notifier.formatter.as_deref().and_then(|n| app.config.formatter(n)) {
+    let built = match notifier
+        .formatter
+        .as_deref()
+        .and_then(|n| app.config.formatter(n))
+    {
         Some(config) => from_config::build_formatter(config),
         None => Ok(from_config::default_formatter(&notifier.kind)),
     };
@@ -91,10 +99,20 @@ fn formatter_for(app: &App, notifier: &NotifierConfig) -> Result<Arc<dyn Formatt
 
 /// The exact request body the notifier sends for this message (channel names stand in for the
 /// ids resolved at send time).
-pub fn payload_for(notifier: &NotifierConfig, data: &MessageData, message: &Message) -> serde_json::Value {
+pub fn payload_for(
+    notifier: &NotifierConfig,
+    data: &MessageData,
+    message: &Message,
+) -> serde_json::Value {
     match &notifier.kind {
-        NotifierKind::Slack { channels, users, .. } => {
-            let target = channels.first().or(users.first()).cloned().unwrap_or_default();
+        NotifierKind::Slack {
+            channels, users, ..
+        } => {
+            let target = channels
+                .first()
+                .or(users.first())
+                .cloned()
+                .unwrap_or_default();
             crate::slack::payload::chat_post_message(&target, message)
         }
         NotifierKind::SlackWebhook { .. } => crate::slack::payload::incoming_webhook(message),
@@ -108,14 +126,21 @@ pub fn refresh(app: &mut App, notifier: Option<&NotifierConfig>, width: u16) {
     let muted = app.theme.style(Role::Muted);
     let Some(notifier) = notifier else {
         app.set_preview_output(
-            Text::from(Line::styled("attach a notifier (a) to preview its message", muted)),
+            Text::from(Line::styled(
+                "attach a notifier (a) to preview its message",
+                muted,
+            )),
             String::new(),
             None,
         );
         return;
     };
     let Some(alert) = app.preview_alert().cloned() else {
-        app.set_preview_output(Text::from(Line::styled("no alert to preview", muted)), String::new(), None);
+        app.set_preview_output(
+            Text::from(Line::styled("no alert to preview", muted)),
+            String::new(),
+            None,
+        );
         return;
     };
     let data = MessageData::single(alert);

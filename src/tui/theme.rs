@@ -99,7 +99,10 @@ impl Role {
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
     ("mono", include_str!("../../themes/mono.toml")),
     ("nightwatch", include_str!("../../themes/nightwatch.toml")),
 ];
@@ -246,10 +249,13 @@ fn resolve(name: &str, sources: &Sources) -> Result<Theme, String> {
     let mut next = Some(name.to_string());
     while let Some(current) = next.take() {
         if chain.len() > 8 || chain.iter().any(|(n, _)| *n == current) {
-            return Err(format!("theme `{name}`: its parents form a loop at `{current}`"));
+            return Err(format!(
+                "theme `{name}`: its parents form a loop at `{current}`"
+            ));
         }
         let (origin, text) = sources.text(&current)?;
-        let file: ThemeFile = toml::from_str(&text).map_err(|e| format!("{origin}: {}", one_line(&e.to_string())))?;
+        let file: ThemeFile =
+            toml::from_str(&text).map_err(|e| format!("{origin}: {}", one_line(&e.to_string())))?;
         next = file.parent.clone();
         chain.push((current, file));
     }
@@ -325,7 +331,9 @@ pub fn parse_style(spec: &str) -> Result<Style, String> {
             continue;
         }
         if fg_set {
-            return Err(format!("two foreground colours (`{word}`); use `on` for a background"));
+            return Err(format!(
+                "two foreground colours (`{word}`); use `on` for a background"
+            ));
         }
         style = style.fg(parse_color(word)?);
         fg_set = true;
@@ -387,7 +395,11 @@ mod tests {
             let (theme, warning) = load(name, &Sources::built_in_only());
             assert_eq!(warning, None, "{name}");
             for role in Role::ALL {
-                assert!(theme.styles.contains_key(&role), "{name} lacks {}", role.key());
+                assert!(
+                    theme.styles.contains_key(&role),
+                    "{name} lacks {}",
+                    role.key()
+                );
             }
         }
     }
@@ -406,10 +418,18 @@ mod tests {
         assert!(!mono.colors);
         for role in Role::ALL {
             let s = mono.style(role);
-            assert!(s.fg.is_none() || s.fg == Some(Color::Reset), "{}", role.key());
+            assert!(
+                s.fg.is_none() || s.fg == Some(Color::Reset),
+                "{}",
+                role.key()
+            );
             assert!(s.bg.is_none(), "{}", role.key());
         }
-        assert!(mono.style(Role::Selection).add_modifier.contains(Modifier::REVERSED));
+        assert!(
+            mono.style(Role::Selection)
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
     }
 
     #[test]
@@ -420,7 +440,10 @@ mod tests {
         let (theme, warning) = load(path.to_str().unwrap(), &Sources::built_in_only());
         assert_eq!(theme, Theme::default_theme());
         let warning = warning.unwrap();
-        assert!(warning.contains("unknown role `focuss`") && warning.contains("did you mean `focus`"), "{warning}");
+        assert!(
+            warning.contains("unknown role `focuss`") && warning.contains("did you mean `focus`"),
+            "{warning}"
+        );
 
         std::fs::write(&path, "[roles]\nfocus = \"cyann\"\n").unwrap();
         let (_, warning) = load(path.to_str().unwrap(), &Sources::built_in_only());
@@ -438,7 +461,9 @@ mod tests {
             "parent = \"nightwatch\"\n[roles]\nfocus = \"#ff8800 bold\"\n",
         )
         .unwrap();
-        let sources = Sources { user_dir: Some(dir.path().to_path_buf()) };
+        let sources = Sources {
+            user_dir: Some(dir.path().to_path_buf()),
+        };
         let (theme, warning) = load("soc", &sources);
         assert_eq!(warning, None);
         assert_eq!(theme.style(Role::Focus).fg, Some(Color::Rgb(0xff, 0x88, 0)));
@@ -451,7 +476,10 @@ mod tests {
         assert_eq!(s.fg, Some(Color::Black));
         assert_eq!(s.bg, Some(Color::LightYellow));
         assert!(s.add_modifier.contains(Modifier::BOLD));
-        assert_eq!(parse_style("color242").unwrap().fg, Some(Color::Indexed(242)));
+        assert_eq!(
+            parse_style("color242").unwrap().fg,
+            Some(Color::Indexed(242))
+        );
         assert!(parse_style("red blue").is_err());
     }
 }

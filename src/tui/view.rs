@@ -16,7 +16,13 @@ impl Widget for &App {
         let areas = layout::compute(area, self.focus, self.editor.is_some());
         if areas.too_small {
             Line::styled(
-                format!("terminal too small ({}×{}); need {}×{}", area.width, area.height, layout::MIN_WIDTH, layout::MIN_HEIGHT),
+                format!(
+                    "terminal too small ({}×{}); need {}×{}",
+                    area.width,
+                    area.height,
+                    layout::MIN_WIDTH,
+                    layout::MIN_HEIGHT
+                ),
                 self.theme.style(Role::Warn),
             )
             .render(area, buf);

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::notifier::Reason;
 use crate::store::Store;
-use crate::worker::{Worker, WorkerCommand, WorkerEvent, WorkerHandle};
+use crate::worker::{TestResult, Worker, WorkerCommand, WorkerEvent, WorkerHandle};
 
 /// What the console hears from the link.
 #[derive(Debug, Clone)]
@@ -121,7 +121,8 @@ async fn supervise(
             LinkCommand::Restart(new) => {
                 // Build first: a config that cannot run must not stop the one that can.
                 if let Err(e) = crate::worker::from_config::build(&new) {
-                    let _ = events.send(LinkEvent::Problem(format!("kept the running worker: {e}")));
+                    let _ =
+                        events.send(LinkEvent::Problem(format!("kept the running worker: {e}")));
                     continue;
                 }
                 if let Some(h) = handle.take() {
@@ -131,20 +132,36 @@ async fn supervise(
                 handle = start_worker(&config, &store, &events);
             }
             LinkCommand::SendTest(name) => {
-                let built = crate::worker::from_config::build(&config);
+                let built = crate::worker::from_config::build_with_store(&config, Some(&store));
                 let events = events.clone();
                 let store = store.clone();
                 tokio::spawn(async move {
                     let results = match built.map(|b| b.notifiers.get(&name).cloned()) {
-                        Ok(Some(notifier)) => crate::worker::send_test::send_test(notifier.as_ref(), &store)
-                            .await
-                            .into_iter()
-                            .map(|r| (r.target, r.result))
-                            .collect(),
+                        Ok(Some(notifier)) => {
+                            crate::worker::send_test(notifier.as_ref(), Some(&store))
+                                .await
+                                .into_iter()
+                                .map(|r| {
+                                    let result = match r.result {
+                                        TestResult::Delivered { receipt } => {
+                                            Ok(receipt.map(|r| r.ts).unwrap_or_else(|| "ok".into()))
+                                        }
+                                        TestResult::Failed { reason, .. } => Err(reason),
+                                    };
+                                    (r.target, result)
+                                })
+                                .collect()
+                        }
                         Ok(None) => vec![(name.clone(), Err(Reason::new("unknown notifier")))],
-                        Err(e) => vec![(name.clone(), Err(Reason::new("cannot build").detail(e.to_string())))],
+                        Err(e) => vec![(
+                            name.clone(),
+                            Err(Reason::new("cannot build").detail(e.to_string())),
+                        )],
                     };
-                    let _ = events.send(LinkEvent::TestDone { notifier: name, results });
+                    let _ = events.send(LinkEvent::TestDone {
+                        notifier: name,
+                        results,
+                    });
                 });
             }
             LinkCommand::Shutdown(done) => {

@@ -11,11 +11,12 @@ use crate::formatter::Formatter;
 use crate::formatters::{self, PlainFormatter, SlackBlocksFormatter};
 use crate::http::ClientOptions;
 use crate::notifier::Notifier;
-use crate::notifiers::WebhookNotifier;
+use crate::notifiers::{SlackNotifier, SlackWebhookNotifier, WebhookNotifier};
 use crate::service::Service;
 use crate::services::data_collection::DataCollectionSettings;
 use crate::services::watchlist::WatchlistSettings;
 use crate::services::{DataCollectionService, WatchlistService};
+use crate::slack::api::SlackApi;
 use crate::store::Store;
 use crate::threatq::ThreatQClient;
 
@@ -71,10 +72,13 @@ pub fn default_formatter(kind: &NotifierKind) -> Arc<dyn Formatter> {
     }
 }
 
+/// `store` keeps what a `slack` notifier learns (names resolved to ids) across restarts;
+/// `None` keeps it in memory only (`check`, a config being validated before a reload).
 pub fn build_notifier(
     config: &NotifierConfig,
     formatters: &BTreeMap<String, Arc<dyn Formatter>>,
     client: &ClientOptions,
+    store: Option<&Store>,
 ) -> Result<Arc<dyn Notifier>, BuildError> {
     let err = |message: String| BuildError::Notifier {
         name: config.name.clone(),
@@ -98,12 +102,31 @@ pub fn build_notifier(
             )
             .map_err(|e| err(e.to_string()))?,
         ),
-        other => {
-            return Err(err(format!(
-                "kind `{}` is not available in this build",
-                other.as_str()
-            )));
+        NotifierKind::Slack {
+            token,
+            channels,
+            users,
+            api_url,
+        } => {
+            let options = ClientOptions {
+                timeout: Some(config.delivery.timeout),
+                ..client.clone()
+            };
+            let api =
+                SlackApi::new(api_url, token.clone(), &options).map_err(|e| err(e.to_string()))?;
+            Box::new(SlackNotifier::new(
+                &config.name,
+                api,
+                channels.clone(),
+                users.clone(),
+                config.delivery.clone(),
+                store.cloned(),
+            ))
         }
+        NotifierKind::SlackWebhook { url } => Box::new(
+            SlackWebhookNotifier::new(&config.name, url.clone(), config.delivery.clone(), client)
+                .map_err(|e| err(e.to_string()))?,
+        ),
     };
     notifier.set_formatter(formatter);
     Ok(Arc::from(notifier))
@@ -169,8 +192,14 @@ pub fn build_service(
     })
 }
 
-/// Build everything the configuration names.
+/// Build everything the configuration names, keeping what notifiers learn in memory only
+/// (for checking a configuration; a running worker uses `build_with_store`).
 pub fn build(config: &Config) -> Result<Built, BuildError> {
+    build_with_store(config, None)
+}
+
+/// Build everything the configuration names; notifiers keep what they learn in `store`.
+pub fn build_with_store(config: &Config, store: Option<&Store>) -> Result<Built, BuildError> {
     let client = client_options(config);
     let mut formatters = BTreeMap::new();
     for f in &config.formatters {
@@ -178,7 +207,10 @@ pub fn build(config: &Config) -> Result<Built, BuildError> {
     }
     let mut notifiers = BTreeMap::new();
     for n in &config.notifiers {
-        notifiers.insert(n.name.clone(), build_notifier(n, &formatters, &client)?);
+        notifiers.insert(
+            n.name.clone(),
+            build_notifier(n, &formatters, &client, store)?,
+        );
     }
     let threatq = threatq_client(config)?;
     let mut services = Vec::new();
@@ -207,7 +239,7 @@ pub fn build(config: &Config) -> Result<Built, BuildError> {
 impl Worker {
     /// A worker for everything the configuration names, on `store`.
     pub fn from_config(config: &Config, store: Store) -> Result<Worker, BuildError> {
-        let built = build(config)?;
+        let built = build_with_store(config, Some(&store))?;
         let mut worker = Worker::new(store).with_options(WorkerOptions {
             retention: config.state.retention,
             ..WorkerOptions::default()

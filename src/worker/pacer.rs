@@ -37,7 +37,12 @@ impl Pacer {
     }
 
     fn refill(&mut self, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        // Callers may pass an instant read a little earlier than the last one; moving
+        // `updated` back would count that stretch twice and let a message through early.
+        if now <= self.updated {
+            return;
+        }
+        let elapsed = (now - self.updated).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
         self.updated = now;
     }
@@ -85,6 +90,25 @@ mod tests {
         }
         let next = p.ready_at(start);
         assert!((next - start).as_secs_f64() > 0.49 && (next - start).as_secs_f64() < 0.51);
+    }
+
+    #[test]
+    fn an_earlier_instant_never_refills_a_stretch_twice() {
+        let start = Instant::now();
+        let mut p = Pacer::new(100.0, 1);
+        p.take(start);
+        let later = start + Duration::from_millis(5);
+        // A reconfigure reads the clock (later), then the lane asks with the instant it read
+        // before (start): the 5 ms must be counted once, not again from `start`.
+        p.reconfigure(100.0, 1);
+        let _ = p.ready_at(later);
+        let _ = p.ready_at(start);
+        let ready = p.ready_at(later);
+        assert!(
+            ready >= start + Duration::from_millis(10),
+            "{:?}",
+            ready - start
+        );
     }
 
     #[test]

@@ -187,12 +187,6 @@ impl Lanes {
                 self.release(lane);
                 return LaneExit::Stopped;
             };
-            self.pacers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(lane.clone())
-                .or_insert_with(|| Pacer::new(settings.rate, settings.burst))
-                .take(Instant::now());
             if !self.deliver(notifier, row, lane).await {
                 self.release(lane);
                 return LaneExit::Stopped;
@@ -227,16 +221,26 @@ impl Lanes {
         let latency = started.elapsed();
         let now = Utc::now();
         let attempt = retry::decide(&row, &delivery, &settings, now, latency, &mut rand::rng());
-        if let DeliveryOutcome::RateLimited { .. } = delivery.outcome
-            && let Some(next) = attempt.next_attempt_at
         {
-            let wait = (next - now).to_std().unwrap_or_default();
-            self.pacers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
+            let mut pacers = self.pacers.lock().unwrap_or_else(|p| p.into_inner());
+            let pacer = pacers
                 .entry(lane.clone())
-                .or_insert_with(|| Pacer::new(settings.rate, settings.burst))
-                .pause_until(Instant::now() + wait);
+                .or_insert_with(|| Pacer::new(settings.rate, settings.burst));
+            match (&delivery.outcome, attempt.next_attempt_at) {
+                (DeliveryOutcome::RateLimited { .. }, Some(next)) => {
+                    let wait = (next - now).to_std().unwrap_or_default();
+                    pacer.pause_until(Instant::now() + wait);
+                }
+                // A 429 on a row past `max_age`: the row fails; the slot was not used.
+                (DeliveryOutcome::RateLimited { .. }, None) => {}
+                // The slot is charged when the answer is back, not when the request left: the
+                // receiver saw it somewhere in between, and charging the later moment keeps our
+                // bucket at or behind the receiver's, so a slow first answer cannot let a burst
+                // plus one more through (PRODUCT.md §6.4).
+                _ if delivery.payload.is_some() => pacer.take(Instant::now()),
+                // Nothing was sent (a format error): nothing to charge.
+                _ => {}
+            }
         }
         match shared.store.record_attempt(&row, &attempt) {
             Ok(record) => {

@@ -65,24 +65,26 @@ impl Receiver {
             shutdown: Arc::new(tokio::sync::Notify::new()),
         };
         let state = receiver.clone();
-        let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
-            let state = state.clone();
-            async move {
-                let received = Received {
-                    at: Instant::now(),
-                    uri,
-                    headers,
-                    body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
-                };
-                let n = {
-                    let mut requests = state.requests.lock().unwrap();
-                    requests.push(received.clone());
-                    requests.len() - 1
-                };
-                let mut script = state.script.lock().unwrap();
-                (script)(n, &received)
-            }
-        });
+        let app = axum::Router::new().fallback(
+            move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+                let state = state.clone();
+                async move {
+                    let received = Received {
+                        at: Instant::now(),
+                        uri,
+                        headers,
+                        body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                    };
+                    let n = {
+                        let mut requests = state.requests.lock().unwrap();
+                        requests.push(received.clone());
+                        requests.len() - 1
+                    };
+                    let mut script = state.script.lock().unwrap();
+                    (script)(n, &received)
+                }
+            },
+        );
         let stop = receiver.shutdown.clone();
         tokio::spawn(async move {
             axum::serve(listener, app)

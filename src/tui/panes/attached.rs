@@ -12,16 +12,30 @@ use crate::tui::theme::Role;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     let theme = &app.theme;
-    let service = app.selected_service().map(|s| clean(&s.name)).unwrap_or_default();
-    let block = pane_block(app, Pane::Attached, title(app, &format!("Attached to {service}"), focused), focused);
+    let service = app
+        .selected_service()
+        .map(|s| clean(&s.name))
+        .unwrap_or_default();
+    let block = pane_block(
+        app,
+        Pane::Attached,
+        title(app, &format!("Attached to {service}"), focused),
+        focused,
+    );
     let attached = app.attached();
     if attached.is_empty() {
         let inner = block.inner(area);
         block.render(area, buf);
-        let key = app.keymap.key_for(crate::tui::keymap::Scope::Attached, crate::tui::keymap::Action::Attach);
+        let key = app.keymap.key_for(
+            crate::tui::keymap::Scope::Attached,
+            crate::tui::keymap::Action::Attach,
+        );
         Line::from(vec![
             Span::styled("no notifier attached — press ", theme.style(Role::Muted)),
-            Span::styled(key.map(|k| k.to_string()).unwrap_or_else(|| "a".into()), theme.style(Role::Key)),
+            Span::styled(
+                key.map(|k| k.to_string()).unwrap_or_else(|| "a".into()),
+                theme.style(Role::Key),
+            ),
             Span::styled(" to attach one", theme.style(Role::Muted)),
         ])
         .render(inner, buf);
@@ -29,9 +43,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     }
     let rows = attached.iter().map(|n| {
         let targets = match &n.kind {
-            NotifierKind::Slack { channels, users, .. } => {
+            NotifierKind::Slack {
+                channels, users, ..
+            } => {
                 let mut all: Vec<String> = channels.iter().map(|c| clean(c)).collect();
-                all.extend(users.iter().map(|u| format!("@{}", clean(u.trim_start_matches('@')))));
+                all.extend(
+                    users
+                        .iter()
+                        .map(|u| format!("@{}", clean(u.trim_start_matches('@')))),
+                );
                 all.join(" ")
             }
             NotifierKind::SlackWebhook { .. } => "incoming webhook".into(),
@@ -40,14 +60,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
         Row::new(vec![
             Cell::from(clean(&n.name)),
             Cell::from(Span::styled(n.kind.as_str(), theme.style(Role::Muted))),
-            Cell::from(Span::styled(format!("⟶ {}", clean(&app.formatter_name_of(n))), theme.style(Role::Accent))),
+            Cell::from(Span::styled(
+                format!("⟶ {}", clean(&app.formatter_name_of(n))),
+                theme.style(Role::Accent),
+            )),
             Cell::from(Span::styled(targets, theme.style(Role::Muted))),
         ])
         .style(theme.style(Role::Text))
     });
     let table = Table::new(
         rows,
-        [Constraint::Fill(2), Constraint::Length(13), Constraint::Fill(2), Constraint::Fill(3)],
+        [
+            Constraint::Fill(2),
+            Constraint::Length(13),
+            Constraint::Fill(2),
+            Constraint::Fill(3),
+        ],
     )
     .header(Row::new(["notifier", "kind", "formatter", "targets"]).style(theme.style(Role::Muted)))
     .block(block)

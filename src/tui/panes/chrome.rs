@@ -16,19 +16,32 @@ pub fn header(app: &App, area: Rect, buf: &mut Buffer) {
     let mut spans = vec![
         Span::styled(" tq-alerts ", theme.style(Role::Header)),
         Span::styled(
-            format!("· {} · {}/{} services on ", clean(&app.config.path.display().to_string()), enabled, app.config.services.len()),
+            format!(
+                "· {} · {}/{} services on ",
+                clean(&app.config.path.display().to_string()),
+                enabled,
+                app.config.services.len()
+            ),
             theme.style(Role::Muted),
         ),
     ];
     if let Some(reason) = &app.read_only {
-        spans.push(Span::styled(format!("· READ-ONLY: {} ", clean(reason)), theme.style(Role::Warn)));
+        spans.push(Span::styled(
+            format!("· READ-ONLY: {} ", clean(reason)),
+            theme.style(Role::Warn),
+        ));
     }
     if let Some(tq) = &app.config.threatq
         && tq.insecure_skip_verify
     {
-        spans.push(Span::styled("· TLS NOT VERIFIED (insecure_skip_verify) ", theme.style(Role::Error)));
+        spans.push(Span::styled(
+            "· TLS NOT VERIFIED (insecure_skip_verify) ",
+            theme.style(Role::Error),
+        ));
     }
-    Line::from(spans).style(theme.style(Role::StatusBar)).render(area, buf);
+    Line::from(spans)
+        .style(theme.style(Role::StatusBar))
+        .render(area, buf);
 }
 
 pub fn tabs(app: &App, area: Rect, buf: &mut Buffer) {
@@ -75,7 +88,10 @@ pub fn hints(app: &App, area: Rect, buf: &mut Buffer) {
         }
         used += width;
         spans.push(Span::styled(key, theme.style(Role::Key)));
-        spans.push(Span::styled(format!(" {label}  "), theme.style(Role::Muted)));
+        spans.push(Span::styled(
+            format!(" {label}  "),
+            theme.style(Role::Muted),
+        ));
     }
     Line::from(spans).render(area, buf);
 }

@@ -28,7 +28,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     if !app.delivery_filter.is_empty() {
         heading.push_str(&format!(" · filter “{}”", clean(&app.delivery_filter)));
     }
-    let block = pane_block(app, Pane::Deliveries, title(app, &heading, focused), focused);
+    let block = pane_block(
+        app,
+        Pane::Deliveries,
+        title(app, &heading, focused),
+        focused,
+    );
     if app.deliveries.is_empty() {
         let inner = block.inner(area);
         block.render(area, buf);
@@ -66,7 +71,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
             Cell::from(Span::styled(mark, theme.style(role))),
             Cell::from(why),
             Cell::from(format!("{}", d.attempts)),
-            Cell::from(Span::styled(format!("{} ms", d.latency_ms), theme.style(Role::Muted))),
+            Cell::from(Span::styled(
+                format!("{} ms", d.latency_ms),
+                theme.style(Role::Muted),
+            )),
         ])
         .style(theme.style(Role::Text))
     });
@@ -84,8 +92,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
         ],
     )
     .header(
-        Row::new(["time", "service", "notifier", "target", "result", "what / why", "try", "latency"])
-            .style(theme.style(Role::Muted)),
+        Row::new([
+            "time",
+            "service",
+            "notifier",
+            "target",
+            "result",
+            "what / why",
+            "try",
+            "latency",
+        ])
+        .style(theme.style(Role::Muted)),
     )
     .block(block)
     .row_highlight_style(theme.selection(focused))

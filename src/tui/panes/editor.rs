@@ -13,14 +13,22 @@ use crate::tui::theme::Role;
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(editor) = &app.editor else { return };
     let theme = &app.theme;
-    let modified = if editor.is_modified() { " ● modified" } else { "" };
+    let modified = if editor.is_modified() {
+        " ● modified"
+    } else {
+        ""
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Thick)
         .border_style(theme.style(Role::Focus))
         .title(Line::from(vec![
             Span::styled(
-                format!(" Template '{}' ({})", clean(&editor.formatter), editor.output.as_str()),
+                format!(
+                    " Template '{}' ({})",
+                    clean(&editor.formatter),
+                    editor.output.as_str()
+                ),
                 theme.style(Role::Focus),
             ),
             Span::styled(modified, theme.style(Role::Warn)),
@@ -49,5 +57,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             theme.style(Role::Ok),
         ),
     };
-    Paragraph::new(line).wrap(Wrap { trim: true }).render(status, buf);
+    Paragraph::new(line)
+        .wrap(Wrap { trim: true })
+        .render(status, buf);
 }

@@ -15,8 +15,12 @@ use crate::tui::keymap::Scope;
 use crate::tui::theme::Role;
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
-    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(v);
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
     h
 }
 
@@ -25,7 +29,10 @@ fn frame<'a>(app: &App, title: &str) -> Block<'a> {
         .borders(Borders::ALL)
         .border_type(BorderType::Double)
         .border_style(app.theme.style(Role::Focus))
-        .title(Line::styled(format!(" {title} "), app.theme.style(Role::Focus)))
+        .title(Line::styled(
+            format!(" {title} "),
+            app.theme.style(Role::Focus),
+        ))
         .style(app.theme.style(Role::Text))
 }
 
@@ -34,7 +41,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     match overlay {
         Overlay::Help { scroll } => help(app, area, buf, *scroll),
         Overlay::Picker(picker) => {
-            let height = (picker.items.len() as u16 + 4 + u16::from(picker.note.is_some()) * 2).min(area.height);
+            let height = (picker.items.len() as u16 + 4 + u16::from(picker.note.is_some()) * 2)
+                .min(area.height);
             let rect = centered(area, 70, height);
             Clear.render(rect, buf);
             let block = frame(app, &clean(&picker.title));
@@ -46,21 +54,40 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 .enumerate()
                 .map(|(i, (value, about))| {
                     let selected = i == picker.selected;
-                    let style = if selected { app.theme.selection(true) } else { app.theme.style(Role::Text) };
+                    let style = if selected {
+                        app.theme.selection(true)
+                    } else {
+                        app.theme.style(Role::Text)
+                    };
                     Line::from(vec![
                         Span::styled(if selected { "▶ " } else { "  " }, style),
                         Span::styled(clean(value), style),
-                        Span::styled(format!("  {}", clean(about)), if selected { style } else { app.theme.style(Role::Muted) }),
+                        Span::styled(
+                            format!("  {}", clean(about)),
+                            if selected {
+                                style
+                            } else {
+                                app.theme.style(Role::Muted)
+                            },
+                        ),
                     ])
                 })
                 .collect();
             if let Some(note) = &picker.note {
                 lines.push(Line::raw(""));
-                lines.push(Line::styled(format!("! {}", clean(note)), app.theme.style(Role::Warn)));
+                lines.push(Line::styled(
+                    format!("! {}", clean(note)),
+                    app.theme.style(Role::Warn),
+                ));
             }
             lines.push(Line::raw(""));
-            lines.push(Line::styled("↑/↓ choose · Enter apply · Esc cancel", app.theme.style(Role::Muted)));
-            Paragraph::new(lines).wrap(Wrap { trim: false }).render(inner, buf);
+            lines.push(Line::styled(
+                "↑/↓ choose · Enter apply · Esc cancel",
+                app.theme.style(Role::Muted),
+            ));
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .render(inner, buf);
         }
         Overlay::Confirm(confirm) => {
             let rect = centered(area, 64, 7);
@@ -82,7 +109,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .render(inner, buf);
         }
         Overlay::Delivery { record, scroll } => {
-            let rect = centered(area, area.width.saturating_sub(8).max(40), area.height.saturating_sub(4).max(8));
+            let rect = centered(
+                area,
+                area.width.saturating_sub(8).max(40),
+                area.height.saturating_sub(4).max(8),
+            );
             Clear.render(rect, buf);
             let block = frame(app, &format!("Delivery #{}", record.id));
             let inner = block.inner(rect);
@@ -99,8 +130,23 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     Span::styled(format!("{:<10}", "result"), app.theme.style(Role::Muted)),
                     Span::styled(mark, app.theme.style(role)),
                 ]),
-                field("when", record.at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string()),
-                field("route", format!("{} → {} → {}", clean(&record.service), clean(&record.notifier), clean(&record.target))),
+                field(
+                    "when",
+                    record
+                        .at
+                        .with_timezone(&Local)
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string(),
+                ),
+                field(
+                    "route",
+                    format!(
+                        "{} → {} → {}",
+                        clean(&record.service),
+                        clean(&record.notifier),
+                        clean(&record.target)
+                    ),
+                ),
                 field("about", clean(&record.summary)),
                 field("attempts", record.attempts.to_string()),
                 field("latency", format!("{} ms", record.latency_ms)),
@@ -112,7 +158,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 lines.push(field("http", status.to_string()));
             }
             if let Some(receipt) = &record.receipt {
-                lines.push(field("slack", format!("channel {} · ts {}", clean(&receipt.channel), clean(&receipt.ts))));
+                lines.push(field(
+                    "slack",
+                    format!(
+                        "channel {} · ts {}",
+                        clean(&receipt.channel),
+                        clean(&receipt.ts)
+                    ),
+                ));
             }
             if let Some(reason) = &record.reason {
                 lines.push(Line::from(vec![
@@ -135,11 +188,21 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 let pretty = serde_json::from_str::<serde_json::Value>(payload)
                     .and_then(|v| serde_json::to_string_pretty(&v))
                     .unwrap_or_else(|_| payload.clone());
-                lines.extend(pretty.lines().map(|l| Line::styled(clean(l), app.theme.style(Role::Code))));
+                lines.extend(
+                    pretty
+                        .lines()
+                        .map(|l| Line::styled(clean(l), app.theme.style(Role::Code))),
+                );
             }
             lines.push(Line::raw(""));
-            lines.push(Line::styled("↑/↓ scroll · Esc close", app.theme.style(Role::Muted)));
-            Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).scroll((*scroll, 0)).render(inner, buf);
+            lines.push(Line::styled(
+                "↑/↓ scroll · Esc close",
+                app.theme.style(Role::Muted),
+            ));
+            Paragraph::new(Text::from(lines))
+                .wrap(Wrap { trim: false })
+                .scroll((*scroll, 0))
+                .render(inner, buf);
         }
         Overlay::Filter { input } => {
             let rect = centered(area, 60, 5);
@@ -152,7 +215,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     Span::styled("/ ", app.theme.style(Role::Key)),
                     Span::styled(format!("{}▏", clean(input)), app.theme.style(Role::Input)),
                 ]),
-                Line::styled("service, notifier, target, word or value · Enter apply · Esc cancel", app.theme.style(Role::Muted)),
+                Line::styled(
+                    "service, notifier, target, word or value · Enter apply · Esc cancel",
+                    app.theme.style(Role::Muted),
+                ),
             ])
             .render(inner, buf);
         }
@@ -163,29 +229,53 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 /// any warnings collected at start. Two columns when the terminal is wide enough.
 fn help(app: &App, area: Rect, buf: &mut Buffer, scroll: u16) {
     let wide = area.width >= 110;
-    let rect = centered(area, if wide { area.width.saturating_sub(6).min(150) } else { 78 }, area.height.saturating_sub(2));
+    let rect = centered(
+        area,
+        if wide {
+            area.width.saturating_sub(6).min(150)
+        } else {
+            78
+        },
+        area.height.saturating_sub(2),
+    );
     Clear.render(rect, buf);
     let block = frame(app, "Keys — ? or Esc to close, ↑/↓ to scroll");
     let inner = block.inner(rect);
     block.render(rect, buf);
     let section = |scope: Scope| -> Vec<Line<'static>> {
-        let bindings: Vec<_> = app.keymap.bindings.iter().filter(|b| b.scope == scope).collect();
+        let bindings: Vec<_> = app
+            .keymap
+            .bindings
+            .iter()
+            .filter(|b| b.scope == scope)
+            .collect();
         let mut lines = vec![Line::styled(scope.title(), app.theme.style(Role::Title))];
         for b in bindings {
             let keys: Vec<String> = b.keys.iter().map(|k| k.to_string()).collect();
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<14}", keys.join(" ")), app.theme.style(Role::Key)),
+                Span::styled(
+                    format!("  {:<14}", keys.join(" ")),
+                    app.theme.style(Role::Key),
+                ),
                 Span::styled(b.description, app.theme.style(Role::Text)),
             ]));
         }
         lines.push(Line::raw(""));
         lines
     };
-    let mut left: Vec<Line> = [Scope::Services, Scope::Attached, Scope::Preview, Scope::Deliveries]
+    let mut left: Vec<Line> = [
+        Scope::Services,
+        Scope::Attached,
+        Scope::Preview,
+        Scope::Deliveries,
+    ]
+    .into_iter()
+    .flat_map(section)
+    .collect();
+    let mut right: Vec<Line> = [Scope::Editor, Scope::Global]
         .into_iter()
         .flat_map(section)
         .collect();
-    let mut right: Vec<Line> = [Scope::Editor, Scope::Global].into_iter().flat_map(section).collect();
     right.push(Line::styled(
         "Change keys in the config's [keys] table: action = \"key\" (toggle, run_now, attach, detach, formatter, send_test, edit, json, retry, filter, quit, …).",
         app.theme.style(Role::Muted),
@@ -194,15 +284,29 @@ fn help(app: &App, area: Rect, buf: &mut Buffer, scroll: u16) {
         right.push(Line::raw(""));
         right.push(Line::styled("Warnings", app.theme.style(Role::Warn)));
         for w in &app.warnings {
-            right.push(Line::styled(format!("  ! {}", clean(w)), app.theme.style(Role::Warn)));
+            right.push(Line::styled(
+                format!("  ! {}", clean(w)),
+                app.theme.style(Role::Warn),
+            ));
         }
     }
     if wide {
-        let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).spacing(2).areas(inner);
-        Paragraph::new(left).wrap(Wrap { trim: false }).scroll((scroll, 0)).render(l, buf);
-        Paragraph::new(right).wrap(Wrap { trim: false }).scroll((scroll, 0)).render(r, buf);
+        let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .spacing(2)
+            .areas(inner);
+        Paragraph::new(left)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .render(l, buf);
+        Paragraph::new(right)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .render(r, buf);
     } else {
         left.append(&mut right);
-        Paragraph::new(left).wrap(Wrap { trim: false }).scroll((scroll, 0)).render(inner, buf);
+        Paragraph::new(left)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .render(inner, buf);
     }
 }

@@ -36,7 +36,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     };
     if let Some(error) = &p.error {
         let mut lines = vec![
-            Line::from(Span::styled(format!("✗ {}", clean(error)), theme.style(Role::Error))),
+            Line::from(Span::styled(
+                format!("✗ {}", clean(error)),
+                theme.style(Role::Error),
+            )),
             Line::from(Span::styled("last good preview:", theme.style(Role::Muted))),
         ];
         lines.append(&mut text.lines);

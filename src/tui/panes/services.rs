@@ -12,7 +12,12 @@ use crate::tui::theme::Role;
 use crate::worker::ServiceState;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
-    let block = pane_block(app, Pane::Services, title(app, "Services", focused), focused);
+    let block = pane_block(
+        app,
+        Pane::Services,
+        title(app, "Services", focused),
+        focused,
+    );
     let theme = &app.theme;
     if app.config.services.is_empty() {
         let inner = block.inner(area);
@@ -32,11 +37,23 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
                 ("↻ polling".to_string(), theme.style(Role::Accent))
             }
             Some(Ok(_)) => (
-                format!("✓ {}", runtime.and_then(|r| r.last_run_at).map(|t| ago(app.now, t)).unwrap_or_default()),
+                format!(
+                    "✓ {}",
+                    runtime
+                        .and_then(|r| r.last_run_at)
+                        .map(|t| ago(app.now, t))
+                        .unwrap_or_default()
+                ),
                 theme.style(Role::Ok),
             ),
             Some(Err(_)) => (
-                format!("✗ {}", runtime.and_then(|r| r.last_run_at).map(|t| ago(app.now, t)).unwrap_or_default()),
+                format!(
+                    "✗ {}",
+                    runtime
+                        .and_then(|r| r.last_run_at)
+                        .map(|t| ago(app.now, t))
+                        .unwrap_or_default()
+                ),
                 theme.style(Role::Error),
             ),
             None => ("never".to_string(), theme.style(Role::Muted)),
@@ -56,7 +73,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
         ])
         .style(theme.style(Role::Text))
     });
-    let header = Row::new(["", "name", "kind", "every", "last run", "next"]).style(theme.style(Role::Muted));
+    let header =
+        Row::new(["", "name", "kind", "every", "last run", "next"]).style(theme.style(Role::Muted));
     let table = Table::new(
         rows,
         [

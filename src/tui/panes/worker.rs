@@ -16,7 +16,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     let block = pane_block(app, Pane::Worker, title(app, "Worker", focused), focused);
     let inner = block.inner(area);
     block.render(area, buf);
-    let [summary, table_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let [summary, table_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
     let o = &app.outbox;
     let mode = match &app.read_only {
         Some(_) => Span::styled("read-only view ", theme.style(Role::Warn)),
@@ -24,14 +25,24 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     };
     let mut spans = vec![
         mode,
-        Span::styled(format!("outbox {} queued · {} sending · ", o.queued, o.sending), theme.style(Role::Text)),
+        Span::styled(
+            format!("outbox {} queued · {} sending · ", o.queued, o.sending),
+            theme.style(Role::Text),
+        ),
         Span::styled(
             format!("{} failed", o.failed),
-            if o.failed > 0 { theme.style(Role::Error) } else { theme.style(Role::Text) },
+            if o.failed > 0 {
+                theme.style(Role::Error)
+            } else {
+                theme.style(Role::Text)
+            },
         ),
     ];
     if o.possible_duplicates > 0 {
-        spans.push(Span::styled(format!(" · {} possible dup", o.possible_duplicates), theme.style(Role::Warn)));
+        spans.push(Span::styled(
+            format!(" · {} possible dup", o.possible_duplicates),
+            theme.style(Role::Warn),
+        ));
     }
     Line::from(spans).render(summary, buf);
 
@@ -40,12 +51,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
         let (state, style) = match (s.enabled, r.state) {
             (false, _) => ("○ disabled".to_string(), theme.style(Role::Muted)),
             (true, Some(ServiceState::Polling)) => match &r.progress {
-                Some((what, done, Some(total))) => (format!("↻ {} {done}/{total}", clean(what)), theme.style(Role::Accent)),
-                Some((what, done, None)) => (format!("↻ {} {done}", clean(what)), theme.style(Role::Accent)),
+                Some((what, done, Some(total))) => (
+                    format!("↻ {} {done}/{total}", clean(what)),
+                    theme.style(Role::Accent),
+                ),
+                Some((what, done, None)) => (
+                    format!("↻ {} {done}", clean(what)),
+                    theme.style(Role::Accent),
+                ),
                 None => ("↻ polling".into(), theme.style(Role::Accent)),
             },
-            (true, Some(ServiceState::BackingOff)) => ("⏸ backing off".into(), theme.style(Role::Warn)),
-            (true, _) if matches!(r.last_result, Some(Err(_))) => ("✗ error".into(), theme.style(Role::Error)),
+            (true, Some(ServiceState::BackingOff)) => {
+                ("⏸ backing off".into(), theme.style(Role::Warn))
+            }
+            (true, _) if matches!(r.last_result, Some(Err(_))) => {
+                ("✗ error".into(), theme.style(Role::Error))
+            }
             (true, _) => ("● idle".into(), theme.style(Role::Ok)),
         };
         Row::new(vec![
@@ -57,10 +78,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
             Cell::from(Span::styled(format!("{}", r.sent), theme.style(Role::Ok))),
             Cell::from(Span::styled(
                 format!("{}", r.failed),
-                if r.failed > 0 { theme.style(Role::Error) } else { theme.style(Role::Text) },
+                if r.failed > 0 {
+                    theme.style(Role::Error)
+                } else {
+                    theme.style(Role::Text)
+                },
             )),
             Cell::from(Span::styled(
-                r.next_run.filter(|_| s.enabled).map(|t| until(app.now, t)).unwrap_or_else(|| "—".into()),
+                r.next_run
+                    .filter(|_| s.enabled)
+                    .map(|t| until(app.now, t))
+                    .unwrap_or_else(|| "—".into()),
                 theme.style(Role::Muted),
             )),
         ])
@@ -85,12 +113,18 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
             Constraint::Length(7),
         ],
     )
-    .header(Row::new(["service", "state", "fetch", "new", "queued", "sent", "failed", "next"]).style(theme.style(Role::Muted)))
+    .header(
+        Row::new([
+            "service", "state", "fetch", "new", "queued", "sent", "failed", "next",
+        ])
+        .style(theme.style(Role::Muted)),
+    )
     .row_highlight_style(theme.selection(focused))
     .column_spacing(1);
     let (table_area, error_area) = match error_line {
         Some(_) if table_area.height > 3 => {
-            let [t, e] = Layout::vertical([Constraint::Min(0), Constraint::Length(2)]).areas(table_area);
+            let [t, e] =
+                Layout::vertical([Constraint::Min(0), Constraint::Length(2)]).areas(table_area);
             (t, Some(e))
         }
         _ => (table_area, None),
