@@ -62,9 +62,14 @@ template = '{TEMPLATE}'
         "compact".into(),
         build_formatter(&config.formatters[0]).expect("the template compiles"),
     );
-    let notifier =
-        build_notifier(&config.notifiers[0], &formatters, &client_options(&config)).unwrap();
     let store = Store::open(&dir.path().join("state.db")).unwrap();
+    let notifier = build_notifier(
+        &config.notifiers[0],
+        &formatters,
+        &client_options(&config),
+        Some(&store),
+    )
+    .unwrap();
     let mut service = BatchService::new("watchlist", real_alerts(3, "watchlist"));
     service.notifiers.push(notifier);
     let mut worker = Worker::new(store.clone());

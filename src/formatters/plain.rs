@@ -13,10 +13,18 @@ use super::severity::Severity;
 pub use super::severity::format_score;
 use super::untrusted::{object_value, prose_line};
 
-/// Descriptions are cut to this many characters: the text is a summary, the link has the rest.
+/// The longest message: Slack's 4,000 characters (the product keeps every text there, so a
+/// plain formatter attached to a Slack notifier is as safe as on a webhook or in a log).
+const MAX_TEXT: usize = crate::slack::limits::MAX_MESSAGE_TEXT;
+/// Parts are cut to these many characters: the text is a summary; the link, and a webhook's
+/// `alert` JSON, carry everything.
+const VALUE_CHARS: usize = 1000;
+const DIGEST_VALUE_CHARS: usize = 150;
 const DESCRIPTION_CHARS: usize = 500;
-/// Values are cut to this many characters (a webhook's `alert` JSON carries them whole).
-const VALUE_CHARS: usize = 2000;
+const NAME_CHARS: usize = 80;
+const ATTRIBUTE_CHARS: usize = 300;
+const LIST_CHARS: usize = 400;
+const ATTRIBUTES_SHOWN: usize = 10;
 
 #[derive(Debug, Clone)]
 pub struct PlainFormatter {
@@ -35,54 +43,55 @@ impl Formatter for PlainFormatter {
     }
 
     fn format_data(&self, data: &MessageData) -> Result<Message, FormatError> {
-        let mut text = String::new();
-        match data {
-            MessageData::Single { alert } => write_alert(&mut text, alert),
+        let text = match data {
+            MessageData::Single { alert } => alert_text(alert),
             MessageData::Digest(digest) => {
                 let page = if digest.pages > 1 {
                     format!(" ({}/{})", digest.page, digest.pages)
                 } else {
                     String::new()
                 };
-                let _ = writeln!(
-                    text,
+                let head = format!(
                     "[{}] {}: {} alerts{page}",
                     digest.notification_type,
-                    one_line(&digest.service),
+                    one_line(&truncate(&digest.service, NAME_CHARS)),
                     digest.total
                 );
-                for alert in &digest.alerts {
-                    text.push_str("- ");
-                    write_headline(&mut text, alert);
-                    text.push('\n');
-                }
+                let lines: Vec<String> = digest
+                    .alerts
+                    .iter()
+                    .map(|a| format!("- {}", headline(a, DIGEST_VALUE_CHARS)))
+                    .collect();
+                within_limit(vec![head], lines, Vec::new(), "alerts")
             }
-        }
-        while text.ends_with('\n') {
-            text.pop();
-        }
+        };
         Ok(Message::text(text))
     }
 }
 
-fn write_alert(out: &mut String, alert: &Alert) {
+fn alert_text(alert: &Alert) -> String {
     let o = &alert.object;
-    let _ = write!(out, "[{}] ", alert.notification_type);
-    write_headline(out, alert);
-    out.push('\n');
+    let head = format!(
+        "[{}] {}",
+        alert.notification_type,
+        headline(alert, VALUE_CHARS)
+    );
     let mut facts = Vec::new();
     if let Some(status) = &o.status {
-        facts.push(format!("status {}", one_line(status)));
+        facts.push(format!(
+            "status {}",
+            one_line(&truncate(status, NAME_CHARS))
+        ));
     }
     if let Some(t) = o
         .object_type
         .as_ref()
         .filter(|_| o.kind != ObjectKind::Indicator)
     {
-        facts.push(format!("type {}", one_line(t)));
+        facts.push(format!("type {}", one_line(&truncate(t, NAME_CHARS))));
     }
     if let Some(tlp) = &o.tlp {
-        facts.push(format!("TLP {}", one_line(tlp)));
+        facts.push(format!("TLP {}", one_line(&truncate(tlp, NAME_CHARS))));
     }
     if alert.changes.is_empty() {
         facts.push("first seen".into());
@@ -90,49 +99,84 @@ fn write_alert(out: &mut String, alert: &Alert) {
         let changes: Vec<&str> = alert.changes.iter().map(|c| c.as_str()).collect();
         facts.push(format!("changed: {}", changes.join(", ")));
     }
-    let _ = writeln!(out, "{}", facts.join(" · "));
+
+    let mut details = Vec::new();
     if let Some(description) = o.description.as_deref().filter(|d| !d.trim().is_empty()) {
-        let _ = writeln!(
-            out,
-            "{}",
-            one_line(&truncate(description, DESCRIPTION_CHARS))
-        );
+        details.push(one_line(&truncate(description, DESCRIPTION_CHARS)));
     }
     if !o.sources.is_empty() {
-        let _ = writeln!(out, "sources: {}", list(&o.sources));
+        details.push(format!("sources: {}", list(&o.sources)));
     }
     if !o.tags.is_empty() {
-        let _ = writeln!(out, "tags: {}", list(&o.tags));
+        details.push(format!("tags: {}", list(&o.tags)));
     }
-    for attribute in o.attributes.iter().take(10) {
-        let _ = writeln!(
-            out,
-            "{}: {}",
-            one_line(&attribute.name),
-            one_line(&attribute.value)
-        );
+    let mut attributes: Vec<String> = o
+        .attributes
+        .iter()
+        .take(ATTRIBUTES_SHOWN)
+        .map(|a| {
+            format!(
+                "{}: {}",
+                one_line(&truncate(&a.name, NAME_CHARS)),
+                one_line(&truncate(&a.value, ATTRIBUTE_CHARS))
+            )
+        })
+        .collect();
+    if o.attributes.len() > ATTRIBUTES_SHOWN {
+        attributes.push(format!(
+            "+{} more attributes",
+            o.attributes.len() - ATTRIBUTES_SHOWN
+        ));
     }
-    if o.attributes.len() > 10 {
-        let _ = writeln!(out, "+{} more attributes", o.attributes.len() - 10);
-    }
-    let _ = writeln!(out, "service: {}", one_line(&alert.service));
+    details.extend(attributes);
+
+    let mut tail = vec![format!(
+        "service: {}",
+        one_line(&truncate(&alert.service, NAME_CHARS))
+    )];
     if let Some(url) = &o.url {
-        let _ = writeln!(out, "{url}");
+        tail.push(url.clone());
     }
+    within_limit(vec![head, facts.join(" · ")], details, tail, "lines")
 }
 
-/// `indicator FQDN usacia[.]websecexp[.]com (score 6)`
-fn write_headline(out: &mut String, alert: &Alert) {
+/// `head`, as many of `middle` as fit in [`MAX_TEXT`] (the rest counted: `+3 more lines`),
+/// then `tail`, one per line.
+fn within_limit(head: Vec<String>, middle: Vec<String>, tail: Vec<String>, what: &str) -> String {
+    let count = |lines: &[String]| lines.iter().map(|l| l.chars().count() + 1).sum::<usize>();
+    // room for a `+N more` line
+    let budget = MAX_TEXT.saturating_sub(count(&head) + count(&tail) + 24);
+    let mut text = head.join("\n");
+    let mut used = 0;
+    for (i, line) in middle.iter().enumerate() {
+        let len = line.chars().count() + 1;
+        if used + len > budget {
+            let _ = write!(text, "\n+{} more {what}", middle.len() - i);
+            break;
+        }
+        text.push('\n');
+        text.push_str(line);
+        used += len;
+    }
+    for line in &tail {
+        text.push('\n');
+        text.push_str(line);
+    }
+    text
+}
+
+/// `indicator FQDN usacia[.]websecexp[.]com (score 6, medium)`, the value cut to `value_chars`.
+fn headline(alert: &Alert, value_chars: usize) -> String {
     let o = &alert.object;
-    let _ = write!(out, "{}", o.kind);
+    let mut out = o.kind.to_string();
     if let Some(t) = o
         .object_type
         .as_ref()
         .filter(|_| o.kind == ObjectKind::Indicator)
     {
-        let _ = write!(out, " {}", one_line(t));
+        let _ = write!(out, " {}", one_line(&truncate(t, NAME_CHARS)));
     }
-    let value = truncate(&o.value, VALUE_CHARS);
+    let value = truncate(&o.value, value_chars);
     let _ = write!(out, " {}", harmless(&object_value(&o.kind, &value)));
     if let Some(score) = o.score {
         let _ = write!(
@@ -142,14 +186,24 @@ fn write_headline(out: &mut String, alert: &Alert) {
             Severity::from_score(score)
         );
     }
+    out
 }
 
+/// Items joined with `, ` within [`LIST_CHARS`]; the rest counted: `+4 more`.
 fn list(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|s| one_line(s))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        let shown = one_line(&truncate(item, NAME_CHARS));
+        if i > 0 && out.chars().count() + shown.chars().count() + 2 > LIST_CHARS {
+            let _ = write!(out, ", +{} more", items.len() - i);
+            break;
+        }
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&shown);
+    }
+    out
 }
 
 /// Untrusted text on one line: linkable tokens defanged, control characters as spaces (a value
@@ -228,6 +282,59 @@ mod tests {
             "[watchlist] watchlist: 5 alerts (2/2)\n- indicator URL usacia[.]websecexp[.]com (score 3, low)"
         ));
         assert_eq!(m.text.lines().count(), 4);
+    }
+
+    #[test]
+    fn long_alerts_and_big_digests_stay_within_4000_characters_and_count_the_rest() {
+        let mut a = alert(&format!("http://aax.me/{}", "0b152".repeat(2000)), 9.0);
+        a.object.tags = (0..300).map(|i| format!("tag {i}")).collect();
+        a.object.attributes = (0..40)
+            .map(|i| crate::alert::Attribute {
+                name: format!("Comment {i}"),
+                value: "c2 server from Palo Alto study ".repeat(20),
+            })
+            .collect();
+        let m = PlainFormatter::new("plain")
+            .format_data(&MessageData::single(a))
+            .unwrap();
+        assert!(
+            m.text.chars().count() <= MAX_TEXT,
+            "{}",
+            m.text.chars().count()
+        );
+        assert!(m.text.contains("more"), "{}", m.text);
+        assert!(
+            m.text
+                .ends_with("https://threatq.example.net/indicators/7/details")
+        );
+
+        let alerts: Vec<Alert> = crate::sim::data::indicators()
+            .take(200)
+            .map(|(_, i)| alert(&i.value, 8.0))
+            .collect();
+        let data = MessageData::Digest(Digest {
+            service: "watchlist".into(),
+            notification_type: NotificationType::Watchlist,
+            alerts,
+            page: 1,
+            pages: 1,
+            total: 200,
+        });
+        let text = PlainFormatter::new("plain")
+            .format_data(&data)
+            .unwrap()
+            .text;
+        assert!(text.chars().count() <= MAX_TEXT);
+        let listed = text.lines().filter(|l| l.starts_with("- ")).count();
+        let more: usize = text
+            .lines()
+            .last()
+            .and_then(|l| l.strip_prefix('+'))
+            .and_then(|l| l.strip_suffix(" more alerts"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(listed + more, 200);
     }
 
     #[test]
