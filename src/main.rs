@@ -26,7 +26,7 @@ struct Cli {
     #[arg(long, value_name = "NAME")]
     theme: Option<String>,
     /// No colours (the mono theme); also when NO_COLOR is set
-    #[arg(long)]
+    #[arg(long, global = true)]
     no_color: bool,
     /// Look, but change nothing (no worker runs in this console)
     #[arg(long)]
@@ -58,7 +58,7 @@ enum Command {
         #[arg(long)]
         headless: bool,
         /// Stop after this long (e.g. `30s`, `5m`)
-        #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration_arg)]
+        #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration_arg, requires = "headless")]
         run_for: Option<std::time::Duration>,
     },
     /// Run the simulators alone, to try a config against them
@@ -144,17 +144,14 @@ fn main() -> ExitCode {
             with_config(&cli.config, |cfg| commands::check::check(cfg, online))
         }
         Some(Command::Demo {
-            theme: _,
+            theme,
             headless,
             run_for,
         }) => {
             if headless {
                 commands::demo::headless(run_for)
             } else {
-                eprintln!(
-                    "the console is not part of this build yet; try `tq-alerts-tui demo --headless`"
-                );
-                Ok(ExitCode::from(2))
+                commands::demo::console(theme.or(cli.theme), cli.no_color)
             }
         }
         Some(Command::Sim {

@@ -21,19 +21,29 @@ fn the_headless_demo_delivers_and_stops_by_itself() {
         "{stdout}"
     );
     assert!(stdout.contains("watchlist: run ok"), "{stdout}");
-    assert!(stdout.contains("demo-hook → 127.0.0.1:"), "{stdout}");
+    assert!(stdout.contains("soar-hook → 127.0.0.1:"), "{stdout}");
+    assert!(
+        stdout.contains("soc-slack → #tq-alerts: delivered"),
+        "{stdout}"
+    );
     assert!(stdout.contains(": delivered "), "{stdout}");
     assert!(
         stdout.contains("threatq sim: "),
         "the simulator keeps touching objects: {stdout}"
     );
     let last = stdout.lines().last().unwrap();
-    let received: usize = last
-        .strip_prefix("demo: stopped; the webhook receiver got ")
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{last}"));
-    assert!(received >= 1);
+    // "demo: stopped; Slack accepted N message(s), the webhook receiver got M"
+    let counts: Vec<usize> = last
+        .strip_prefix("demo: stopped; Slack accepted ")
+        .unwrap_or_else(|| panic!("{last}"))
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert_eq!(counts.len(), 2, "{last}");
+    assert!(
+        counts.iter().all(|n| *n >= 1),
+        "both receivers got messages: {last}"
+    );
     // The secrets of the demo's own ThreatQ stay in its files.
     assert!(
         !stdout.contains("client_secret") && !stderr.contains("secret"),
@@ -42,13 +52,18 @@ fn the_headless_demo_delivers_and_stops_by_itself() {
 }
 
 #[test]
-fn demo_without_headless_says_what_to_use_until_the_console_lands() {
+fn the_console_demo_without_a_terminal_points_to_headless() {
     let out = Command::new(env!("CARGO_BIN_EXE_tq-alerts-tui"))
         .args(["demo"])
+        .stdout(std::process::Stdio::piped())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("demo --headless"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("needs a terminal") && stderr.contains("demo --headless"),
+        "{stderr}"
+    );
 }
 
 #[test]

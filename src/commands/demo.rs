@@ -1,8 +1,8 @@
 //! `demo`: the product against its own simulators on 127.0.0.1, fed with real published
-//! threat intelligence, needing nothing installed. `Demo::start` sets the scene (simulator,
-//! webhook receiver, a config in a temporary folder with its secrets in files) so the console
-//! can reuse it; `demo --headless` runs the worker and prints runs and deliveries as lines
-//! while the simulator keeps touching watched objects.
+//! threat intelligence, needing nothing installed. `Demo::start` sets the scene (the ThreatQ
+//! and Slack simulators, a webhook receiver, a config in a temporary folder with its secrets in
+//! files); `demo` opens the console on it, `demo --headless` prints runs and deliveries as
+//! lines, while the simulator keeps touching watched objects.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::config::{self, Config};
 use crate::headless::{Verbosity, event_line};
+use crate::sim::slack::{SlackSim, SlackSimOptions};
 use crate::sim::threatq::{SimOptions, SimThreatQ, seeded_rng};
 use crate::worker::{Worker, WorkerEvent};
 
@@ -99,6 +100,7 @@ pub struct Demo {
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
     pub threatq: Arc<SimThreatQ>,
+    pub slack: Arc<SlackSim>,
     pub receiver: DemoReceiver,
     options: DemoOptions,
 }
@@ -126,6 +128,10 @@ impl Demo {
         })
         .await?;
         let receiver = DemoReceiver::start().await?;
+        let slack = SlackSim::start_local(SlackSimOptions::default())
+            .await
+            .context("cannot start the Slack simulator")?;
+        write_secret(&dir.path().join("slack-token"), slack.token())?;
         write_secret(
             &dir.path().join("threatq-secret"),
             &threatq.credentials().client_secret,
@@ -138,7 +144,7 @@ impl Demo {
             .unwrap_or_default();
         let poll = config::format_duration(options.poll_every);
         let text = format!(
-            r#"# Written by `tq-alerts-tui demo`: the product against its simulators.
+            r##"# Written by `tq-alerts-tui demo`: the product against its simulators.
 [state]
 path = "state.db"
 
@@ -154,36 +160,75 @@ name = "watchlist"
 kind = "watchlist"
 interval = "{poll}"
 collections = ["indicators", "events", "adversaries"]
-notifiers = ["demo-hook"]
+notifiers = ["soc-slack", "soar-hook"]
 
+# Off until you turn it on (Space in the console's Services pane).
 [[services]]
 name = "high-score-iocs"
 kind = "data-collection"
 collection_hash = "{high_score}"
+enabled = false
 interval = "{poll}"
-notifiers = ["demo-hook"]
+notifiers = ["hunt-slack"]
+
+# The SOC channel, the general channel and one analyst, at Slack's real pace.
+[[notifiers]]
+name = "soc-slack"
+kind = "slack"
+token_file = "slack-token"
+api_url = "{slack_api}"
+channels = ["#tq-alerts", "general"]
+users = ["analyst1"]
+formatter = "watchlist-blocks"
 
 [[notifiers]]
-name = "demo-hook"
+name = "hunt-slack"
+kind = "slack"
+token_file = "slack-token"
+api_url = "{slack_api}"
+channels = ["#soc-triage"]
+formatter = "hunt-brief"
+
+# A SOAR's webhook (here an in-process receiver).
+[[notifiers]]
+name = "soar-hook"
 kind = "webhook"
 url_file = "webhook-url"
 formatter = "plain-text"
 rate = 20.0
 
 [[formatters]]
+name = "watchlist-blocks"
+kind = "slack-blocks"
+notification_type = "watchlist"
+
+[[formatters]]
 name = "plain-text"
 kind = "plain"
-"#,
+
+# Edit me: `e` in the console's Attached pane with hunt-slack selected.
+[[formatters]]
+name = "hunt-brief"
+kind = "template"
+output = "mrkdwn"
+template = """
+:mag: *{{{{ object.type }}}}* {{{{ object.value }}}} — score {{{{ object.score }}}} ({{{{ object.score | severity }}}})
+Sources: {{{{ object.sources | join(", ") }}}}
+<{{{{ object.url }}}}|Open in ThreatQ>
+"""
+"##,
             url = threatq.base_url(),
             client_id = threatq.credentials().client_id,
+            slack_api = slack.api_url(),
         );
         let config_path = dir.path().join("config.toml");
-        std::fs::write(&config_path, text)
-            .with_context(|| format!("cannot write {}", config_path.display()))?;
+        // Owner-only, like the secrets it names (the console warns about anything looser).
+        write_secret(&config_path, &text)?;
         Ok(Demo {
             dir,
             config_path,
             threatq: Arc::new(threatq),
+            slack: Arc::new(slack),
             receiver,
             options,
         })
@@ -229,8 +274,9 @@ pub fn headless(run_for: Option<Duration>) -> anyhow::Result<ExitCode> {
         crate::logging::init(&state)?;
         let (_lock, store) = crate::commands::run::own_state(&config)?;
         println!(
-            "demo: ThreatQ simulator at {}, webhook receiver at {}, files in {}",
+            "demo: ThreatQ simulator at {}, Slack simulator at {}, webhook receiver at {}, files in {}",
             demo.threatq.base_url(),
+            demo.slack.api_url(),
             crate::http::origin(&url::Url::parse(&demo.receiver.url())?),
             demo.dir.path().display()
         );
@@ -268,9 +314,39 @@ pub fn headless(run_for: Option<Duration>) -> anyhow::Result<ExitCode> {
         handle.shutdown().await;
         let _ = printer.await;
         println!(
-            "demo: stopped; the webhook receiver got {} message(s)",
+            "demo: stopped; Slack accepted {} message(s), the webhook receiver got {}",
+            demo.slack.accepted().len(),
             demo.receiver.received().len()
         );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `demo`: the console on the demo's scene. The simulators stop and the folder is removed
+/// when the console quits.
+pub fn console(theme: Option<String>, no_color: bool) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "the console needs a terminal; try `tq-alerts-tui demo --headless` in scripts"
+        );
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let demo = Demo::start(DemoOptions::default()).await?;
+        let config = demo.config()?;
+        let toucher = demo.spawn_toucher(|line| tracing::info!("{line}"));
+        let result = crate::tui::run(crate::tui::ConsoleOptions {
+            config,
+            theme,
+            no_color,
+            read_only: false,
+            env: Arc::new(config::ProcessEnv),
+        })
+        .await;
+        toucher.abort();
+        demo.slack.stop();
+        result?;
         Ok(ExitCode::SUCCESS)
     })
 }

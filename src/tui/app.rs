@@ -1161,12 +1161,13 @@ impl App {
     pub fn refresh_preview(&mut self) {
         let service = self.selected_service().cloned();
         let notifier = self.selected_notifier().cloned();
+        let threatq = self.config.threatq.as_ref().map(|t| t.url.to_string());
         let alerts = match &service {
             Some(s) => {
                 let real = self.store.recent_alerts(&s.name, 20).unwrap_or_default();
                 if real.is_empty() {
                     self.preview.samples = true;
-                    preview::sample_alerts(&s.name, s.kind.notification_type())
+                    preview::sample_alerts(&s.name, s.kind.notification_type(), threatq.as_deref())
                 } else {
                     self.preview.samples = false;
                     real
@@ -1174,7 +1175,7 @@ impl App {
             }
             None => {
                 self.preview.samples = true;
-                preview::sample_alerts("preview", NotificationType::Test)
+                preview::sample_alerts("preview", NotificationType::Test, threatq.as_deref())
             }
         };
         if alerts.len() != self.preview.alerts.len() {

@@ -28,6 +28,8 @@ impl Editor {
         let mut textarea = TextArea::new(lines);
         textarea.set_max_histories(200);
         textarea.set_tab_length(2);
+        // Templates have long lines; wrap them rather than scroll sideways.
+        textarea.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
         textarea.set_style(theme.style(Role::Text));
         textarea.set_cursor_line_style(theme.style(Role::Text));
         textarea.set_line_number_style(theme.style(Role::Muted));

@@ -59,7 +59,7 @@ pub fn compute(area: Rect, focus: Pane, editor_open: bool) -> Areas {
         let [top, bottom] =
             Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
         let [left, right] =
-            Layout::horizontal([Constraint::Percentage(46), Constraint::Percentage(54)]).areas(top);
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
         if editor_open {
             areas.editor = Some(left);
         } else {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
 
-use crate::alert::{Alert, MessageData, NotificationType, ObjectKind, ThreatObject};
+use crate::alert::{Alert, MessageData, NotificationType};
 use crate::config::{FormatterConfig, FormatterKind, NotifierConfig, NotifierKind};
 use crate::formatter::{FormatError, Formatter, Message};
 use crate::slack::render::{RenderContext, render_payload};
@@ -34,35 +34,22 @@ pub struct Preview {
     pub error: Option<String>,
 }
 
-/// Sample alerts from real published data, for a service that has not alerted yet.
-pub fn sample_alerts(service: &str, notification_type: NotificationType) -> Vec<Alert> {
-    crate::sim::data::indicators()
-        .filter(|(_, i)| i.to_ids)
-        .step_by(37)
-        .take(5)
-        .enumerate()
-        .map(|(n, (report, indicator))| {
-            let id = 4100 + n as u64;
-            let mut o = ThreatObject::new(ObjectKind::Indicator, id, indicator.value.clone());
-            o.object_type = Some(indicator.threatq_type.to_string());
-            o.status = Some("Active".into());
-            o.score = Some([9.0, 7.0, 5.5, 8.0, 3.0][n % 5]);
-            o.sources = vec![report.publisher.to_string()];
-            o.tags = report.malware.iter().take(3).cloned().collect();
-            if !indicator.comment.is_empty() {
-                o.attributes.push(crate::alert::Attribute {
-                    name: "Comment".into(),
-                    value: indicator.comment.clone(),
-                });
-            }
-            o.url = Some(ThreatObject::ui_url(
-                "https://threatq.local",
-                &ObjectKind::Indicator,
-                id,
-            ));
-            Alert::new(service, notification_type, o)
+/// The shipped sample alerts (real published objects), for a service that has not alerted
+/// yet: those of the service's own notification type first.
+pub fn sample_alerts(
+    service: &str,
+    notification_type: NotificationType,
+    threatq: Option<&str>,
+) -> Vec<Alert> {
+    let mut alerts: Vec<Alert> = crate::formatters::samples::samples(threatq)
+        .into_iter()
+        .map(|s| Alert {
+            service: service.to_string(),
+            ..s.alert
         })
-        .collect()
+        .collect();
+    alerts.sort_by_key(|a| a.notification_type != notification_type);
+    alerts
 }
 
 /// The formatter the preview uses: the editor's text when editing, else the notifier's own.

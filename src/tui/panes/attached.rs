@@ -2,7 +2,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::{Line, Span};
+use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Row, StatefulWidget, Table, TableState, Widget};
 
 use super::{clean, pane_block, title};
@@ -41,6 +41,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
         .render(inner, buf);
         return;
     }
+    // Two lines per notifier: what it is, and where it sends through which formatter.
     let rows = attached.iter().map(|n| {
         let targets = match &n.kind {
             NotifierKind::Slack {
@@ -55,29 +56,28 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
                 all.join(" ")
             }
             NotifierKind::SlackWebhook { .. } => "incoming webhook".into(),
-            NotifierKind::Webhook { .. } => "webhook".into(),
+            NotifierKind::Webhook { .. } => "webhook URL (secret)".into(),
         };
         Row::new(vec![
-            Cell::from(clean(&n.name)),
-            Cell::from(Span::styled(n.kind.as_str(), theme.style(Role::Muted))),
-            Cell::from(Span::styled(
-                format!("⟶ {}", clean(&app.formatter_name_of(n))),
-                theme.style(Role::Accent),
-            )),
-            Cell::from(Span::styled(targets, theme.style(Role::Muted))),
+            Cell::from(Text::from(vec![
+                Line::styled(clean(&n.name), theme.style(Role::Text)),
+                Line::styled(format!("  {}", n.kind.as_str()), theme.style(Role::Muted)),
+            ])),
+            Cell::from(Text::from(vec![
+                Line::styled(
+                    format!("⟶ {}", clean(&app.formatter_name_of(n))),
+                    theme.style(Role::Accent),
+                ),
+                Line::styled(format!("  {targets}"), theme.style(Role::Muted)),
+            ])),
         ])
-        .style(theme.style(Role::Text))
+        .height(2)
     });
     let table = Table::new(
         rows,
-        [
-            Constraint::Fill(2),
-            Constraint::Length(13),
-            Constraint::Fill(2),
-            Constraint::Fill(3),
-        ],
+        [Constraint::Percentage(35), Constraint::Percentage(65)],
     )
-    .header(Row::new(["notifier", "kind", "formatter", "targets"]).style(theme.style(Role::Muted)))
+    .header(Row::new(["notifier", "formatter · targets"]).style(theme.style(Role::Muted)))
     .block(block)
     .row_highlight_style(theme.selection(focused))
     .column_spacing(1);

@@ -40,19 +40,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let [text_area, status] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(error_height)]).areas(inner);
     Widget::render(&editor.textarea, text_area, buf);
-    let line = match (&editor.error, editor.error_at) {
-        (Some(e), Some((line, column))) => Line::from(vec![
-            Span::styled(
-                match column {
-                    Some(c) => format!("✗ line {line}, column {c}: "),
-                    None => format!("✗ line {line}: "),
-                },
-                theme.style(Role::Error),
-            ),
-            Span::styled(clean(e), theme.style(Role::Error)),
-        ]),
-        (Some(e), None) => Line::styled(format!("✗ {}", clean(e)), theme.style(Role::Error)),
-        (None, _) => Line::styled(
+    // The error already names the template, line and column.
+    let line = match &editor.error {
+        Some(e) => Line::styled(format!("✗ {}", clean(e)), theme.style(Role::Error)),
+        None => Line::styled(
             "✓ renders — Ctrl-S save · Esc leave · Ctrl-J newline",
             theme.style(Role::Ok),
         ),

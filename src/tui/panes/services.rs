@@ -66,7 +66,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
         Row::new(vec![
             Cell::from(Span::styled(mark, mark_style)),
             Cell::from(clean(&s.name)),
-            Cell::from(Span::styled(s.kind.as_str(), theme.style(Role::Muted))),
+            Cell::from(Span::styled(
+                match s.kind {
+                    crate::config::ServiceKind::Watchlist { .. } => "watchlist",
+                    crate::config::ServiceKind::DataCollection { .. } => "collection",
+                },
+                theme.style(Role::Muted),
+            )),
             Cell::from(format_duration(s.interval)),
             Cell::from(Span::styled(last, last_style)),
             Cell::from(Span::styled(next, theme.style(Role::Muted))),
@@ -79,8 +85,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
         rows,
         [
             Constraint::Length(5),
-            Constraint::Fill(2),
-            Constraint::Length(15),
+            Constraint::Min(10),
+            Constraint::Length(10),
             Constraint::Length(5),
             Constraint::Length(10),
             Constraint::Length(7),

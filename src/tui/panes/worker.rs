@@ -103,14 +103,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     let table = Table::new(
         rows,
         [
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-            Constraint::Length(6),
+            Constraint::Min(8),
+            Constraint::Length(12),
             Constraint::Length(5),
+            Constraint::Length(4),
             Constraint::Length(6),
-            Constraint::Length(5),
+            Constraint::Length(4),
             Constraint::Length(6),
-            Constraint::Length(7),
+            Constraint::Length(6),
         ],
     )
     .header(
