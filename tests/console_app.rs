@@ -51,6 +51,10 @@ impl Console {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         std::fs::copy(FIXTURE, &path).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let env = env();
         let config = config::load_with(&path, env.as_ref()).unwrap();
         let store = Store::open(&config.state.resolved_path()).unwrap();
@@ -520,4 +524,50 @@ fn mono_keeps_selection_and_errors_visible_without_colour() {
     let mark = &buffer[(1, notice_row)];
     assert_eq!(mark.symbol(), "!");
     assert!(mark.modifier.contains(Modifier::BOLD), "{mark:?}");
+}
+
+/// Whole screens, as snapshots: the temporary folder is filtered out.
+fn snapshot(name: &str, screen: String) {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"/tmp/[^ ]*/config\.toml", "[config]");
+    settings.add_filter(r"·\s+[^·]*config\.toml", "· [config]");
+    settings.bind(|| insta::assert_snapshot!(name, screen));
+}
+
+#[test]
+fn screens_at_120_by_40() {
+    let mut c = Console::start(120, 40);
+    snapshot("wide_start", c.screen());
+    for (i, pane) in ["services", "attached", "preview", "worker", "deliveries"].iter().enumerate() {
+        c.keys(&(i + 1).to_string());
+        snapshot(&format!("wide_focus_{pane}"), c.screen());
+    }
+    c.keys("2a");
+    snapshot("wide_attach_picker", c.screen());
+    c.keys("<esc>e<end> {{ object.sourse }}");
+    snapshot("wide_editor_with_error", c.screen());
+    c.keys("<esc>y?");
+    snapshot("wide_help", c.screen());
+}
+
+#[test]
+fn screens_at_80_by_24() {
+    let mut c = Console::start(80, 24);
+    snapshot("narrow_start", c.screen());
+    for (i, pane) in ["attached", "preview", "worker", "deliveries"].iter().enumerate() {
+        c.keys(&(i + 2).to_string());
+        snapshot(&format!("narrow_focus_{pane}"), c.screen());
+    }
+    c.keys("2a");
+    snapshot("narrow_attach_picker", c.screen());
+    c.keys("<esc>e<end> {{ object.sourse }}");
+    snapshot("narrow_editor_with_error", c.screen());
+    c.keys("<esc>y?");
+    snapshot("narrow_help", c.screen());
+}
+
+#[test]
+fn screens_in_mono() {
+    let mut c = Console::with_theme(120, 40, Theme::mono(), None);
+    snapshot("mono_start", c.screen());
 }
