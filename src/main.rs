@@ -135,6 +135,7 @@ enum Format {
 }
 
 fn main() -> ExitCode {
+    tq_alerts::tui::mark_start();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Run { once }) => {

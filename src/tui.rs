@@ -33,6 +33,14 @@ use crate::store::{LockError, StateLock, Store};
 use app::{App, Effect, Event};
 use worker_link::{LinkEvent, WorkerLink};
 
+/// When the process started (set first thing in `main`), for the start-up-to-first-frame figure.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Note the process start; `main` calls this before anything else.
+pub fn mark_start() {
+    let _ = STARTED.set(std::time::Instant::now());
+}
+
 /// Frames are at least this far apart: bursts of events coalesce into one frame.
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(30);
 
@@ -150,6 +158,14 @@ async fn event_loop(
     loop {
         if app.dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME_INTERVAL) {
             draw(&mut terminal, app)?;
+            if last_draw.is_none()
+                && let Some(started) = STARTED.get()
+            {
+                tracing::info!(
+                    ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "first frame drawn"
+                );
+            }
             last_draw = Some(Instant::now());
         }
         let next_frame = last_draw

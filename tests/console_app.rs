@@ -538,7 +538,10 @@ fn snapshot(name: &str, screen: String) {
 fn screens_at_120_by_40() {
     let mut c = Console::start(120, 40);
     snapshot("wide_start", c.screen());
-    for (i, pane) in ["services", "attached", "preview", "worker", "deliveries"].iter().enumerate() {
+    for (i, pane) in ["services", "attached", "preview", "worker", "deliveries"]
+        .iter()
+        .enumerate()
+    {
         c.keys(&(i + 1).to_string());
         snapshot(&format!("wide_focus_{pane}"), c.screen());
     }
@@ -554,7 +557,10 @@ fn screens_at_120_by_40() {
 fn screens_at_80_by_24() {
     let mut c = Console::start(80, 24);
     snapshot("narrow_start", c.screen());
-    for (i, pane) in ["attached", "preview", "worker", "deliveries"].iter().enumerate() {
+    for (i, pane) in ["attached", "preview", "worker", "deliveries"]
+        .iter()
+        .enumerate()
+    {
         c.keys(&(i + 2).to_string());
         snapshot(&format!("narrow_focus_{pane}"), c.screen());
     }

@@ -105,3 +105,10 @@ pub fn state_path(dir: &Path) -> PathBuf {
 pub fn service_error(report: &OnceReport, service: &str) -> Option<String> {
     report.services.get(service).and_then(|r| r.clone().err())
 }
+
+/// How many alerts the watchlist's first poll finds: watched objects touched within the
+/// default 24 h look-back.
+pub fn first_poll_alerts(sim: &SimThreatQ) -> usize {
+    sim.watched_touched_since(chrono::Utc::now() - chrono::Duration::hours(24))
+        .len()
+}
