@@ -235,6 +235,13 @@ async fn an_idle_console_writes_almost_nothing_and_uses_almost_no_cpu() {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .expect("the console logs its first frame");
-    println!("start-up to first frame: {first_frame:.1} ms (debug build)");
+    println!(
+        "start-up to first frame: {first_frame:.1} ms ({} build)",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
     t.quit_and_check_prompt();
 }
