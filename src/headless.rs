@@ -77,3 +77,25 @@ pub fn event_line(event: &WorkerEvent, verbosity: Verbosity) -> Option<String> {
     };
     Some(line)
 }
+
+/// Print the worker's events as lines on stdout until it stops. A burst larger than the
+/// event buffer skips lines rather than ending the printer.
+pub fn print_events(
+    mut events: tokio::sync::broadcast::Receiver<WorkerEvent>,
+    verbosity: Verbosity,
+) -> tokio::task::JoinHandle<()> {
+    use tokio::sync::broadcast::error::RecvError;
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(WorkerEvent::Stopped) | Err(RecvError::Closed) => break,
+                Ok(event) => {
+                    if let Some(line) = event_line(&event, verbosity) {
+                        println!("{line}");
+                    }
+                }
+                Err(RecvError::Lagged(n)) => println!("({n} events not shown: too many at once)"),
+            }
+        }
+    })
+}

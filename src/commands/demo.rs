@@ -16,10 +16,10 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use crate::config::{self, Config};
-use crate::headless::{Verbosity, event_line};
+use crate::headless::{Verbosity, print_events};
 use crate::sim::slack::{SlackSim, SlackSimOptions};
 use crate::sim::threatq::{SimOptions, SimThreatQ, seeded_rng};
-use crate::worker::{Worker, WorkerEvent};
+use crate::worker::Worker;
 
 /// How the demo is set up.
 #[derive(Debug, Clone)]
@@ -281,17 +281,7 @@ pub fn headless(run_for: Option<Duration>) -> anyhow::Result<ExitCode> {
             demo.dir.path().display()
         );
         let worker = Worker::from_config(&config, store)?;
-        let mut events = worker.subscribe();
-        let printer = tokio::spawn(async move {
-            while let Ok(event) = events.recv().await {
-                if matches!(event, WorkerEvent::Stopped) {
-                    break;
-                }
-                if let Some(line) = event_line(&event, Verbosity::Deliveries) {
-                    println!("{line}");
-                }
-            }
-        });
+        let printer = print_events(worker.subscribe(), Verbosity::Deliveries);
         let handle = worker.start()?;
         let toucher = demo
             .spawn_toucher(|line| println!("{} {line}", chrono::Local::now().format("%H:%M:%S")));

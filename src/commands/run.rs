@@ -9,10 +9,10 @@ use anyhow::Context as _;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::{self, Config, ProcessEnv};
-use crate::headless::{Verbosity, event_line};
+use crate::headless::{Verbosity, print_events};
 use crate::logging;
 use crate::store::{StateLock, Store};
-use crate::worker::{Worker, WorkerEvent};
+use crate::worker::Worker;
 
 /// Open the state file as its one owner.
 pub fn own_state(config: &Config) -> anyhow::Result<(StateLock, Store)> {
@@ -42,17 +42,7 @@ pub fn run(config: Config, once: bool) -> anyhow::Result<ExitCode> {
 
 async fn run_once(config: Config, store: Store) -> anyhow::Result<ExitCode> {
     let worker = Worker::from_config(&config, store)?;
-    let mut events = worker.subscribe();
-    let printer = tokio::spawn(async move {
-        while let Ok(event) = events.recv().await {
-            if matches!(event, WorkerEvent::Stopped) {
-                break;
-            }
-            if let Some(line) = event_line(&event, Verbosity::Deliveries) {
-                println!("{line}");
-            }
-        }
-    });
+    let printer = print_events(worker.subscribe(), Verbosity::Deliveries);
     let report = worker.run_once().await?;
     let _ = printer.await;
     println!(
@@ -81,17 +71,7 @@ async fn run_forever(mut config: Config, store: Store) -> anyhow::Result<ExitCod
     let mut interrupt = signal(SignalKind::interrupt())?;
     loop {
         let worker = Worker::from_config(&config, store.clone())?;
-        let mut events = worker.subscribe();
-        let printer = tokio::spawn(async move {
-            while let Ok(event) = events.recv().await {
-                if matches!(event, WorkerEvent::Stopped) {
-                    break;
-                }
-                if let Some(line) = event_line(&event, Verbosity::Quiet) {
-                    println!("{line}");
-                }
-            }
-        });
+        let printer = print_events(worker.subscribe(), Verbosity::Quiet);
         let handle = worker.start()?;
         println!(
             "running {} service(s) from {}; state {}",
