@@ -78,24 +78,54 @@ pub fn event_line(event: &WorkerEvent, verbosity: Verbosity) -> Option<String> {
     Some(line)
 }
 
-/// Print the worker's events as lines on stdout until it stops. A burst larger than the
-/// event buffer skips lines rather than ending the printer.
+/// Print the worker's events as lines on stdout until it stops. Long work (a first baseline,
+/// a large collection) shows its progress on stderr when stderr is a terminal, on one line
+/// that the next line replaces. A burst larger than the event buffer skips lines rather than
+/// ending the printer.
 pub fn print_events(
     mut events: tokio::sync::broadcast::Receiver<WorkerEvent>,
     verbosity: Verbosity,
 ) -> tokio::task::JoinHandle<()> {
+    use std::io::{IsTerminal, Write};
     use tokio::sync::broadcast::error::RecvError;
+    let progress_to_terminal = std::io::stderr().is_terminal();
     tokio::spawn(async move {
+        let mut progress_shown = false;
         loop {
-            match events.recv().await {
+            let event = match events.recv().await {
                 Ok(WorkerEvent::Stopped) | Err(RecvError::Closed) => break,
-                Ok(event) => {
-                    if let Some(line) = event_line(&event, verbosity) {
-                        println!("{line}");
-                    }
+                Ok(event) => event,
+                Err(RecvError::Lagged(n)) => {
+                    println!("({n} events not shown: too many at once)");
+                    continue;
                 }
-                Err(RecvError::Lagged(n)) => println!("({n} events not shown: too many at once)"),
+            };
+            if let WorkerEvent::Progress { service, progress } = &event {
+                if progress_to_terminal {
+                    let total = progress.total.map(|t| format!("/{t}")).unwrap_or_default();
+                    let mut err = std::io::stderr();
+                    let _ = write!(
+                        err,
+                        "\r\x1b[2K{}: {} {}{total}",
+                        sanitize_for_terminal(service),
+                        sanitize_for_terminal(&progress.what),
+                        progress.done
+                    );
+                    let _ = err.flush();
+                    progress_shown = true;
+                }
+                continue;
             }
+            if let Some(line) = event_line(&event, verbosity) {
+                if progress_shown {
+                    eprint!("\r\x1b[2K");
+                    progress_shown = false;
+                }
+                println!("{line}");
+            }
+        }
+        if progress_shown {
+            eprint!("\r\x1b[2K");
         }
     })
 }

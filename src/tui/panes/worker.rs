@@ -16,8 +16,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     let block = pane_block(app, Pane::Worker, title(app, "Worker", focused), focused);
     let inner = block.inner(area);
     block.render(area, buf);
-    let [summary, table_area] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let [summary, threatq, table_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    threatq_line(app).render(threatq, buf);
     let o = &app.outbox;
     let mode = match &app.read_only {
         Some(_) => Span::styled("read-only view ", theme.style(Role::Warn)),
@@ -67,6 +72,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
             (true, _) if matches!(r.last_result, Some(Err(_))) => {
                 ("✗ error".into(), theme.style(Role::Error))
             }
+            // Rows this service queued in this session that have not ended yet.
+            (true, _) if r.queued > r.sent + r.failed => (
+                format!("↑ sending {}", r.queued - r.sent - r.failed),
+                theme.style(Role::Accent),
+            ),
             (true, _) => ("● idle".into(), theme.style(Role::Ok)),
         };
         Row::new(vec![
@@ -135,5 +145,33 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
         ratatui::widgets::Paragraph::new(Line::styled(line, theme.style(Role::Error)))
             .wrap(ratatui::widgets::Wrap { trim: true })
             .render(area, buf);
+    }
+}
+
+/// The ThreatQ connection as the last runs of its services tell it.
+fn threatq_line(app: &App) -> Line<'static> {
+    let theme = &app.theme;
+    let Some(tq) = &app.config.threatq else {
+        return Line::styled("ThreatQ: not configured", theme.style(Role::Muted));
+    };
+    let origin = crate::http::origin(&tq.url);
+    // The newest finished run of any service decides.
+    let newest = app
+        .config
+        .services
+        .iter()
+        .filter_map(|s| app.runtime.get(&s.name))
+        .filter_map(|r| Some((r.last_run_at?, r.last_result.as_ref()?)))
+        .max_by_key(|(at, _)| *at);
+    match newest {
+        None => Line::styled(format!("ThreatQ {origin}: not polled yet"), theme.style(Role::Muted)),
+        Some((at, Ok(_))) => Line::from(vec![
+            Span::styled(format!("ThreatQ {origin}: "), theme.style(Role::Text)),
+            Span::styled(format!("✓ connected ({})", crate::tui::app::ago(app.now, at)), theme.style(Role::Ok)),
+        ]),
+        Some((_, Err(e))) => Line::from(vec![
+            Span::styled(format!("ThreatQ {origin}: "), theme.style(Role::Text)),
+            Span::styled(format!("✗ {}", clean(e)), theme.style(Role::Error)),
+        ]),
     }
 }
