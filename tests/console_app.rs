@@ -577,3 +577,24 @@ fn screens_in_mono() {
     let mut c = Console::with_theme(120, 40, Theme::mono(), None);
     snapshot("mono_start", c.screen());
 }
+
+#[test]
+fn mentions_in_the_preview_show_names_from_the_slack_cache() {
+    let mut c = Console::start(120, 40);
+    c.app
+        .store
+        .save_slack_target(&tq_alerts::store::slack_cache::CachedSlackTarget {
+            team_id: "T0TQSIM001".into(),
+            kind: "user".into(),
+            key: "analyst1".into(),
+            id: "U0ANALYST1".into(),
+            post_to: "D0ANALYST1".into(),
+            label: "@msantos (Maria Santos)".into(),
+            resolved_at: chrono::Utc::now(),
+        })
+        .unwrap();
+    c.app.slack_names = c.app.store.slack_names().unwrap();
+    c.keys("<tab>e<end> cc <@U0ANALYST1>");
+    let preview = c.pane(Pane::Preview);
+    assert!(preview.contains("cc @msantos"), "{preview}");
+}

@@ -198,6 +198,8 @@ pub struct App {
     pub editor: Option<Editor>,
     pub notice: Option<Notice>,
     pub warnings: Vec<String>,
+    /// Slack ids → names from the resolution cache, so mentions draw as `@name`.
+    pub slack_names: std::collections::HashMap<String, String>,
     effects: Vec<Effect>,
     pub dirty: bool,
 }
@@ -253,10 +255,12 @@ impl App {
             editor: None,
             notice: None,
             warnings,
+            slack_names: Default::default(),
             effects: Vec::new(),
             dirty: true,
         };
         app.load_runs();
+        app.slack_names = app.store.slack_names().unwrap_or_default();
         app.reload_deliveries();
         app.refresh_preview();
         if let Some(first) = app.warnings.first().cloned() {

@@ -161,6 +161,7 @@ pub fn refresh(app: &mut App, notifier: Option<&NotifierConfig>, width: u16) {
         _ => {
             let mut ctx = RenderContext::new(width.max(20));
             ctx.styles = styles;
+            ctx.names = &app.slack_names;
             render_payload(&payload, &ctx)
         }
     };

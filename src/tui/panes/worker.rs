@@ -164,10 +164,16 @@ fn threatq_line(app: &App) -> Line<'static> {
         .filter_map(|r| Some((r.last_run_at?, r.last_result.as_ref()?)))
         .max_by_key(|(at, _)| *at);
     match newest {
-        None => Line::styled(format!("ThreatQ {origin}: not polled yet"), theme.style(Role::Muted)),
+        None => Line::styled(
+            format!("ThreatQ {origin}: not polled yet"),
+            theme.style(Role::Muted),
+        ),
         Some((at, Ok(_))) => Line::from(vec![
             Span::styled(format!("ThreatQ {origin}: "), theme.style(Role::Text)),
-            Span::styled(format!("✓ connected ({})", crate::tui::app::ago(app.now, at)), theme.style(Role::Ok)),
+            Span::styled(
+                format!("✓ connected ({})", crate::tui::app::ago(app.now, at)),
+                theme.style(Role::Ok),
+            ),
         ]),
         Some((_, Err(e))) => Line::from(vec![
             Span::styled(format!("ThreatQ {origin}: "), theme.style(Role::Text)),
