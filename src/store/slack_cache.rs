@@ -95,6 +95,35 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Every cached channel and user id with its name (no `#` or `@`), for drawing mentions
+    /// as names. One map serves both: Slack ids carry their kind in their first letter.
+    pub fn slack_names(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT id, label FROM slack_targets")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.err(e))?;
+        let mut names = std::collections::HashMap::new();
+        for row in rows {
+            let (id, label) = row.map_err(|e| self.err(e))?;
+            // `#tq-alerts` → `tq-alerts`; `@msantos (Maria Santos)` → `msantos`.
+            let name = label
+                .trim_start_matches(['#', '@'])
+                .split(" (")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            if !name.is_empty() {
+                names.insert(id, name);
+            }
+        }
+        Ok(names)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,34 +180,5 @@ mod tests {
                 .forget_slack_target("T0SIMTQ01", "channel", "tq-alerts")
                 .unwrap()
         );
-    }
-}
-
-impl Store {
-    /// Every cached channel and user id with its name (no `#` or `@`), for drawing mentions
-    /// as names. One map serves both: Slack ids carry their kind in their first letter.
-    pub fn slack_names(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached("SELECT id, label FROM slack_targets")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(|e| self.err(e))?;
-        let mut names = std::collections::HashMap::new();
-        for row in rows {
-            let (id, label) = row.map_err(|e| self.err(e))?;
-            // `#tq-alerts` → `tq-alerts`; `@msantos (Maria Santos)` → `msantos`.
-            let name = label
-                .trim_start_matches(['#', '@'])
-                .split(" (")
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            if !name.is_empty() {
-                names.insert(id, name);
-            }
-        }
-        Ok(names)
     }
 }
