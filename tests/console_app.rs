@@ -598,3 +598,63 @@ fn mentions_in_the_preview_show_names_from_the_slack_cache() {
     let preview = c.pane(Pane::Preview);
     assert!(preview.contains("cc @msantos"), "{preview}");
 }
+
+#[test]
+fn quit_asks_while_a_delivery_is_in_flight() {
+    use tq_alerts::alert::NotificationType;
+    use tq_alerts::store::{PollCommit, Route, RowStatus};
+    let mut c = Console::start(120, 40);
+    let alerts = tq_alerts::formatters::samples::indicator_alerts(None, 1);
+    c.app
+        .store
+        .commit_poll(PollCommit {
+            service: "watchlist",
+            notification_type: NotificationType::Watchlist,
+            cursor: None,
+            snapshots: &[],
+            alerts: &alerts,
+            routes: &[Route {
+                notifier: "soc-slack".into(),
+                targets: vec!["#tq-alerts".into()],
+                digest_threshold: 10,
+                digest_size: 20,
+            }],
+        })
+        .unwrap();
+    let row = c.app.store.rows(RowStatus::Queued, 1).unwrap().remove(0);
+    c.app.store.mark_sending(row.id).unwrap();
+    c.keys("q");
+    assert!(c.app.take_effects().is_empty(), "not yet");
+    assert!(c.screen().contains("1 delivery is in flight. Quit anyway?"));
+    c.keys("n");
+    assert!(c.app.take_effects().is_empty());
+    c.keys("qy");
+    assert_eq!(c.app.take_effects(), vec![Effect::Quit]);
+}
+
+#[test]
+fn another_owner_of_the_state_file_opens_the_console_read_only_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::copy(FIXTURE, &path).unwrap();
+    let env = env();
+    let config = config::load_with(&path, env.as_ref()).unwrap();
+    let state = config.state.resolved_path();
+    Store::open(&state).unwrap();
+    let _owner = tq_alerts::store::StateLock::acquire(&state).unwrap();
+    let options = tq_alerts::tui::ConsoleOptions {
+        config,
+        theme: None,
+        no_color: false,
+        read_only: false,
+        env,
+    };
+    let (lock, store, reason) = tq_alerts::tui::open_state(&options).unwrap();
+    assert!(lock.is_none());
+    assert!(store.is_read_only());
+    let reason = reason.unwrap();
+    assert!(
+        reason.contains(&format!("pid {}", std::process::id())),
+        "{reason}"
+    );
+}

@@ -245,3 +245,52 @@ async fn an_idle_console_writes_almost_nothing_and_uses_almost_no_cpu() {
     );
     t.quit_and_check_prompt();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_stops_on_sigterm_within_the_grace_of_a_call_in_flight_and_keeps_the_rows() {
+    let sim = tq::start_sim(23).await;
+    let receiver = holding_receiver(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = tq::write_config(
+        dir.path(),
+        sim.base_url().as_str(),
+        &receiver.url,
+        "",
+        tq::WATCHLIST,
+    );
+    let expected = tq::first_poll_alerts(&sim);
+    let mut child = std::process::Command::new(BIN)
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while receiver.arrived.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "no delivery started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sent = Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let took = sent.elapsed();
+    println!(
+        "run: SIGTERM with a call in flight, exited in {} ms",
+        took.as_millis()
+    );
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let counts = Store::open(&tq::state_path(dir.path()))
+        .unwrap()
+        .outbox_counts()
+        .unwrap();
+    assert_eq!(
+        (counts.sending, counts.delivered, counts.queued as usize),
+        (0, 0, expected)
+    );
+}
