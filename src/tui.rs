@@ -21,7 +21,7 @@ use std::time::Duration;
 use crossterm::event::{Event as TermEvent, EventStream};
 use crossterm::execute;
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
@@ -190,10 +190,9 @@ async fn event_loop(
             _ = interrupt.recv() => app.update(Event::Terminate),
             _ = tokio::time::sleep_until(next_frame), if app.dirty => {}
         }
-        // Coalesce: take whatever else is already waiting before drawing.
-        while let Some(Some(Ok(event))) = input.next().now_or_never() {
-            on_terminal_event(app, event);
-        }
+        // Coalesce worker events that are already waiting. Terminal input is not drained
+        // here: polling crossterm's stream outside the select would leave it without a waker
+        // for the next key; the frame interval below coalesces key bursts instead.
         if let Some(rx) = link_events.as_deref_mut() {
             while let Ok(event) = rx.try_recv() {
                 on_link_event(app, event);

@@ -100,7 +100,7 @@ impl Tmux {
                 Instant::now() < deadline,
                 "timed out waiting for {what}; the screen:\n{screen}"
             );
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
