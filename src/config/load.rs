@@ -1907,6 +1907,15 @@ impl<'a> Checker<'a> {
             .collect();
         for s in services {
             let Some(service) = &s.name else { continue };
+            if s.notifiers.is_empty() && s.built.as_ref().is_some_and(|b| b.enabled) {
+                self.warn(
+                    &service.span,
+                    format!(
+                        "service '{}' has no notifier: it does not poll until one is attached (nothing it would find is lost)",
+                        service.value
+                    ),
+                );
+            }
             for (i, r) in s.notifiers.iter().enumerate() {
                 if s.notifiers[..i]
                     .iter()

@@ -638,9 +638,14 @@ impl App {
         else {
             return;
         };
+        let last = if service.notifiers.len() == 1 {
+            " It is the service's last notifier: the service stops polling until one is attached."
+        } else {
+            ""
+        };
         self.overlay = Some(Overlay::Confirm(Confirm {
             message: format!(
-                "Detach '{}' from '{}'? Rows already queued are still sent.",
+                "Detach '{}' from '{}'? Rows already queued are still sent.{last}",
                 notifier.name, service.name
             ),
             yes: Pending::Detach {

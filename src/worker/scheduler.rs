@@ -139,6 +139,12 @@ async fn poll(
     outcome: &mut RunOutcome,
 ) -> Result<Queued, ServiceError> {
     let name = service.name().to_string();
+    // A poll with nowhere to send would advance the cursor past alerts nobody gets: don't poll.
+    if service.notifiers().is_empty() {
+        return Err(ServiceError::Source(
+            "no notifier is attached, so nothing was polled (no alert is lost); attach one".into(),
+        ));
+    }
     if !*connected {
         service.connect().await?;
         *connected = true;
