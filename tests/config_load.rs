@@ -457,7 +457,13 @@ fn omitted_keys_take_the_defaults_of_the_contract() {
         }
     );
     assert!(config.keys.is_empty());
-    assert!(config.warnings.is_empty());
+    // The only warnings: services left without a notifier do not poll.
+    assert!(!config.warnings.is_empty());
+    assert!(
+        config.warnings.iter().all(|w| w.message.contains("has no notifier")),
+        "{:?}",
+        config.warnings
+    );
 }
 
 #[test]
