@@ -334,3 +334,59 @@ async fn status_shows_a_failed_rows_http_status_and_body_and_exits_1() {
     let store = tq_alerts::store::Store::open(&home.path().join("state.db")).unwrap();
     assert_eq!(store.outbox_counts().unwrap().queued, 1);
 }
+
+#[test]
+fn template_errors_point_into_the_config_file() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("templates.toml");
+    std::fs::write(
+        &path,
+        r#"[[notifiers]]
+name = "soar-hook"
+kind = "webhook"
+url_env = "SOAR_WEBHOOK_URL"
+formatter = "compact"
+
+[[formatters]]
+name = "compact"
+kind = "template"
+template = """
+:rotating_light: *{{ object.type }}*
+score {{ object.scroe }} ({{ object.score | sevrity }})
+"""
+
+[[formatters]]
+name = "one-line"
+kind = "template"
+template = "x {{ object.valeu }}"
+"#,
+    )
+    .unwrap();
+    let out = with_dummies(tq(home.path()).arg("check").arg("--config").arg(&path))
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let file = path.display();
+    assert!(stderr.contains(&format!("{file}:12:17: template 'compact' line 2, column 17: `object` has no field `scroe` — did you mean `score`?")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{file}:18:25: template 'one-line' line 1, column 13:"
+        )),
+        "{stderr}"
+    );
+
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("scroe", "score")
+            .replace("valeu", "value"),
+    )
+    .unwrap();
+    let out = with_dummies(tq(home.path()).arg("check").arg("--config").arg(&path))
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert!(stderr.contains(&format!("{file}:12:45: template 'compact' line 2, column 45: unknown filter `sevrity` — did you mean `severity`?")), "{stderr}");
+}

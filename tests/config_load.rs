@@ -460,7 +460,10 @@ fn omitted_keys_take_the_defaults_of_the_contract() {
     // The only warnings: services left without a notifier do not poll.
     assert!(!config.warnings.is_empty());
     assert!(
-        config.warnings.iter().all(|w| w.message.contains("has no notifier")),
+        config
+            .warnings
+            .iter()
+            .all(|w| w.message.contains("has no notifier")),
         "{:?}",
         config.warnings
     );

@@ -85,9 +85,15 @@ fn a_key_press_shows_on_screen_at_once_not_at_the_next_tick() {
     let Some(t) = Tmux::available() else { return };
     t.start_shell(120, 40);
     t.type_line(&format!("{BIN} demo"));
-    t.wait_for("the console", Duration::from_secs(30), |s| s.contains("1 ▶ Services"));
+    t.wait_for("the console", Duration::from_secs(30), |s| {
+        s.contains("1 ▶ Services")
+    });
     let mut took = Vec::new();
-    for (key, marker) in [("2", "2 ▶ Attached"), ("1", "1 ▶ Services")].iter().cycle().take(10) {
+    for (key, marker) in [("2", "2 ▶ Attached"), ("1", "1 ▶ Services")]
+        .iter()
+        .cycle()
+        .take(10)
+    {
         let start = std::time::Instant::now();
         t.keys(&[key]);
         t.wait_for(marker, Duration::from_secs(5), |s| s.contains(marker));
@@ -95,8 +101,15 @@ fn a_key_press_shows_on_screen_at_once_not_at_the_next_tick() {
     }
     took.sort();
     let median = took[took.len() / 2];
-    println!("key press to changed screen through tmux: median {} ms, worst {} ms", median.as_millis(), took[took.len() - 1].as_millis());
+    println!(
+        "key press to changed screen through tmux: median {} ms, worst {} ms",
+        median.as_millis(),
+        took[took.len() - 1].as_millis()
+    );
     // The clock ticks once a second: a key that waited for it would take ~500 ms on average.
-    assert!(median < Duration::from_millis(250), "median {median:?}: {took:?}");
+    assert!(
+        median < Duration::from_millis(250),
+        "median {median:?}: {took:?}"
+    );
     t.quit_and_check_prompt();
 }

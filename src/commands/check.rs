@@ -38,6 +38,20 @@ impl CheckLine {
 }
 
 pub fn check(config: Config, online: bool) -> anyhow::Result<ExitCode> {
+    // Every template that does not compile, each at its place in the file.
+    let mut broken = false;
+    for f in &config.formatters {
+        if let Err(e) = crate::formatters::build(f) {
+            broken = true;
+            match config.locate(&e) {
+                Some(d) => eprintln!("{d}"),
+                None => eprintln!("{}: {e}", config.path.display()),
+            }
+        }
+    }
+    if broken {
+        return Ok(ExitCode::FAILURE);
+    }
     let built = match from_config::build(&config) {
         Ok(b) => b,
         Err(e) => {
@@ -173,7 +187,7 @@ fn report_rendering(config: &Config) -> bool {
     let rendering = render_formatters(config);
     let path = config.path.display();
     for problem in &rendering.problems {
-        eprintln!("{path}: {problem}");
+        eprintln!("{problem}");
     }
     if rendering.problems.is_empty() {
         println!(
@@ -189,7 +203,8 @@ fn report_rendering(config: &Config) -> bool {
 pub struct Rendering {
     pub formatters: usize,
     pub messages: usize,
-    /// One line each: the formatter, the sample and what is wrong.
+    /// One line each: where (`FILE:LINE:COL` for a template error, else `FILE`), the
+    /// formatter, the sample and what is wrong.
     pub problems: Vec<String>,
 }
 
@@ -227,7 +242,10 @@ pub fn render_formatters(config: &Config) -> Rendering {
         let formatter: Arc<dyn Formatter> = match formatters::build(f) {
             Ok(built) => built,
             Err(e) => {
-                rendering.problems.push(e.to_string());
+                rendering.problems.push(match config.locate(&e) {
+                    Some(d) => d.to_string(),
+                    None => format!("{}: {e}", config.path.display()),
+                });
                 continue;
             }
         };
@@ -260,33 +278,48 @@ pub fn render_formatters(config: &Config) -> Rendering {
             samples::digest_of(samples::indicator_alerts(base, digest_size), 1, 2),
         );
         // one line per distinct problem, at the first input that shows it
-        let mut found: Vec<(String, String, usize)> = Vec::new();
-        let mut note = |what: &str, problem: String| match found.iter_mut().find(|f| f.1 == problem)
+        // (where in the file, the first input that shows it, the problem, how many more)
+        let mut found: Vec<(String, String, String, usize)> = Vec::new();
+        let mut note = |place: String, what: &str, problem: String| match found
+            .iter_mut()
+            .find(|f| f.2 == problem)
         {
-            Some(f) => f.2 += 1,
-            None => found.push((what.to_owned(), problem, 0)),
+            Some(f) => f.3 += 1,
+            None => found.push((place, what.to_owned(), problem, 0)),
         };
+        let file = config.path.display().to_string();
         for (what, data) in inputs.iter().chain(std::iter::once(&full_page)) {
             rendering.messages += 1;
             match formatter.format_data(data) {
-                Err(e) => note(what, e.to_string()),
+                Err(e) => {
+                    // A template error points into the file where the template text is.
+                    let place = config
+                        .locate(&e)
+                        .map(|d| format!("{}:{}:{}", d.file.display(), d.line, d.column))
+                        .unwrap_or_else(|| file.clone());
+                    note(place, what, e.to_string())
+                }
                 Ok(message) if slack_bound => {
                     let body = crate::slack::payload::message_body(&message);
                     for v in validate(&body) {
-                        note(what, format!("Slack would refuse the message: {v}"));
+                        note(
+                            file.clone(),
+                            what,
+                            format!("Slack would refuse the message: {v}"),
+                        );
                     }
                 }
                 Ok(_) => {}
             }
         }
-        for (what, problem, more) in found {
+        for (place, what, problem, more) in found {
             let also = match more {
                 0 => String::new(),
                 n => format!(" (and {n} more)"),
             };
-            rendering
-                .problems
-                .push(format!("formatter '{name}', {what}{also}: {problem}"));
+            rendering.problems.push(format!(
+                "{place}: formatter '{name}', {what}{also}: {problem}"
+            ));
         }
     }
     rendering

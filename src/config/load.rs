@@ -409,6 +409,8 @@ struct ParsedNotifier {
 struct ParsedFormatter {
     name: Option<Spanned<String>>,
     notification_type_span: Span,
+    /// Line and column of the template text's first character.
+    template_start: Option<(usize, usize)>,
     built: Option<FormatterConfig>,
 }
 
@@ -602,6 +604,10 @@ impl<'a> Checker<'a> {
             threatq,
             services: services.into_iter().filter_map(|s| s.built).collect(),
             notifiers: notifiers.into_iter().filter_map(|n| n.built).collect(),
+            template_positions: formatters
+                .iter()
+                .filter_map(|f| Some((f.built.as_ref()?.name.clone(), f.template_start?)))
+                .collect(),
             formatters: formatters.into_iter().filter_map(|f| f.built).collect(),
             keys,
             warnings: Vec::new(),
@@ -1805,6 +1811,7 @@ impl<'a> Checker<'a> {
         let name = self.name(e);
         let kind = self.kind(e, &FORMATTER_KEYS, true);
         let mut notification_type_span = None;
+        let mut template_start = None;
         let built_kind = match kind {
             Some("slack-blocks") => {
                 let types: Vec<(&'static str, NotificationType)> = NotificationType::ALL
@@ -1844,6 +1851,10 @@ impl<'a> Checker<'a> {
                     );
                     None
                 };
+                template_start = template
+                    .as_ref()
+                    .and_then(|t| t.span.as_ref())
+                    .map(|span| self.string_content_start(span.start));
                 match (output, template) {
                     (Some(output), Some(template)) => Some(FormatterKind::Template {
                         output,
@@ -1865,8 +1876,28 @@ impl<'a> Checker<'a> {
         ParsedFormatter {
             name,
             notification_type_span,
+            template_start,
             built,
         }
+    }
+
+    /// Line and column of the first character of the string value whose quote is at `quote`:
+    /// after `"` or `'`, or after a triple quote and the line break TOML trims right after it.
+    fn string_content_start(&self, quote: usize) -> (usize, usize) {
+        let rest = self.text.get(quote..).unwrap_or_default();
+        let mut offset = quote;
+        if rest.starts_with("\"\"\"") || rest.starts_with("'''") {
+            offset += 3;
+            let after = self.text.get(offset..).unwrap_or_default();
+            if after.starts_with("\r\n") {
+                offset += 2;
+            } else if after.starts_with('\n') {
+                offset += 1;
+            }
+        } else if rest.starts_with(['"', '\'']) {
+            offset += 1;
+        }
+        line_col(self.text, offset)
     }
 
     // ---- across tables ----

@@ -28,6 +28,9 @@ pub struct Config {
     pub keys: BTreeMap<String, Vec<String>>,
     /// Things that work but deserve a look (literal secrets, a mismatched notification type).
     pub warnings: Vec<Diagnostic>,
+    /// Where each template formatter's text begins in the file (line, column of its first
+    /// character), so a template error can be reported as `FILE:LINE:COL`.
+    pub template_positions: BTreeMap<String, (usize, usize)>,
 }
 
 impl Config {
@@ -50,6 +53,32 @@ impl Config {
             .filter(|s| s.notifiers.iter().any(|n| n == notifier))
             .map(|s| s.name.as_str())
             .collect()
+    }
+
+    /// A template error as a place in the config file: the template's line and column moved
+    /// to where the template's text sits in the file. `None` for other errors.
+    pub fn locate(&self, error: &crate::formatter::FormatError) -> Option<Diagnostic> {
+        let crate::formatter::FormatError::Template {
+            template,
+            line,
+            column,
+            ..
+        } = error
+        else {
+            return None;
+        };
+        let (start_line, start_column) = *self.template_positions.get(template)?;
+        let column = column.unwrap_or(1);
+        Some(Diagnostic {
+            file: self.path.clone(),
+            line: start_line + line.saturating_sub(1),
+            column: if *line <= 1 {
+                start_column + column.saturating_sub(1)
+            } else {
+                column
+            },
+            message: error.to_string(),
+        })
     }
 
     /// Every secret in the configuration, for scrubbing and for tests that grep for leaks.

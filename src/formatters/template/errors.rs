@@ -136,11 +136,115 @@ pub(crate) fn check_names(
             }
         }
     }
+    problems.extend(unknown_filters(source));
     problems.sort();
     match problems.into_iter().next() {
         Some((offset, message)) => Err(at(template, source, offset, message)),
         None => Ok(()),
     }
+}
+
+/// The filters a template can use: ours, then minijinja's built-ins.
+const FILTERS: &[&str] = &[
+    "defang",
+    "truncate",
+    "url",
+    "severity",
+    "ago",
+    "tojson",
+    "safe",
+    "abs",
+    "attr",
+    "batch",
+    "bool",
+    "capitalize",
+    "count",
+    "d",
+    "default",
+    "dictsort",
+    "e",
+    "escape",
+    "first",
+    "float",
+    "groupby",
+    "indent",
+    "int",
+    "items",
+    "join",
+    "last",
+    "length",
+    "lines",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "pprint",
+    "reject",
+    "rejectattr",
+    "replace",
+    "reverse",
+    "round",
+    "select",
+    "selectattr",
+    "slice",
+    "sort",
+    "split",
+    "string",
+    "sum",
+    "title",
+    "trim",
+    "unique",
+    "upper",
+    "urlencode",
+];
+
+/// Filters used in the template (`| name` inside a tag, outside string literals) that do not
+/// exist, found when the template compiles (minijinja would only say so while rendering).
+fn unknown_filters(source: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (offset, _) in source.match_indices('|') {
+        if !inside_tag(source, offset) || inside_string(source, offset) {
+            continue;
+        }
+        let rest = &source[offset + 1..];
+        let trimmed = rest.trim_start();
+        let name: String = trimmed
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() || FILTERS.contains(&name.as_str()) {
+            continue;
+        }
+        let at = offset + 1 + (rest.len() - trimmed.len());
+        let message = match did_you_mean(&name, FILTERS.iter().copied()) {
+            Some(meant) => format!("unknown filter `{name}` — did you mean `{meant}`?"),
+            None => format!(
+                "unknown filter `{name}` (filters: defang, truncate, url, severity, ago, and minijinja's own)"
+            ),
+        };
+        out.push((at, message));
+    }
+    out
+}
+
+/// Whether `offset` (inside a tag) lies inside a quoted string of that tag.
+fn inside_string(source: &str, offset: usize) -> bool {
+    let before = &source[..offset];
+    let start = before.rfind("{{").max(before.rfind("{%")).unwrap_or(0);
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in source[start..offset].chars() {
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None => {}
+        }
+    }
+    quote.is_some()
 }
 
 /// An error while rendering: for an undefined name, what was meant and where.
@@ -260,6 +364,14 @@ mod tests {
         let source = "object.sourse is {{ object . sourse }}";
         assert_eq!(find_name(source, &["object", "sourse"]), Some(29));
         assert_eq!(line_column(source, 29), (1, 30));
+    }
+
+    #[test]
+    fn a_misspelt_filter_is_found_at_compile_time_with_a_suggestion() {
+        let found = unknown_filters("score {{ object.score | sevrity }} {{ \"a|b\" }} | plain");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].1.contains("did you mean `severity`"), "{found:?}");
+        assert!(unknown_filters("{{ object.tags | join(\", \") | upper }}").is_empty());
     }
 
     #[test]
