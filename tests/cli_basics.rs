@@ -390,3 +390,45 @@ template = "x {{ object.valeu }}"
     let (_, stderr) = text(&out);
     assert!(stderr.contains(&format!("{file}:12:45: template 'compact' line 2, column 45: unknown filter `sevrity` — did you mean `severity`?")), "{stderr}");
 }
+
+#[test]
+fn check_refuses_keys_the_console_would_not_apply() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("keys.toml");
+    std::fs::write(
+        &path,
+        "[keys]\ntogle = \"x\"\nquit = \"esc\"\nrun_now = \"space\"\nhelp = \"f1\"\n",
+    )
+    .unwrap();
+    let out = tq(home.path())
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let file = path.display();
+    assert!(
+        stderr.contains(&format!(
+            "{file}:2:1: [keys]: unknown action `togle` — did you mean `toggle`?"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{file}:3:1: [keys] quit: Esc only closes overlays"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{file}:4:1: [keys] run_now: `Space` already means `toggle`"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("help"),
+        "a good entry is not a problem: {stderr}"
+    );
+}

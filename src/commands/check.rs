@@ -38,8 +38,9 @@ impl CheckLine {
 }
 
 pub fn check(config: Config, online: bool) -> anyhow::Result<ExitCode> {
-    // Every template that does not compile, each at its place in the file.
-    let mut broken = false;
+    // Every template that does not compile, each at its place in the file; every `[keys]`
+    // entry the console would refuse.
+    let mut broken = key_problems(&config);
     for f in &config.formatters {
         if let Err(e) = crate::formatters::build(f) {
             broken = true;
@@ -339,4 +340,33 @@ fn default_formatter(n: &NotifierConfig) -> FormatterConfig {
             },
         },
     }
+}
+
+/// `[keys]` entries the console would not apply (unknown action, not a key, Esc, a key taken),
+/// printed as `FILE:LINE:COL: message`. Returns whether there was any.
+fn key_problems(config: &Config) -> bool {
+    let (_, problems) = crate::tui::keymap::Keymap::with_overrides(&config.keys);
+    if problems.is_empty() {
+        return false;
+    }
+    let text = std::fs::read_to_string(&config.path).unwrap_or_default();
+    let doc = toml_edit::Document::parse(text.as_str()).ok();
+    for problem in &problems {
+        let span = doc.as_ref().and_then(|d| {
+            d.as_table()
+                .get("keys")?
+                .as_table()?
+                .key(&problem.entry)?
+                .span()
+        });
+        let (line, column) = span
+            .map(|s| crate::config::load::line_col(&text, s.start))
+            .unwrap_or((1, 1));
+        eprintln!(
+            "{}:{line}:{column}: {}",
+            config.path.display(),
+            problem.message
+        );
+    }
+    true
 }

@@ -216,7 +216,8 @@ impl App {
         env: Arc<dyn Environment + Send + Sync>,
         size: (u16, u16),
     ) -> App {
-        let (keymap, mut warnings) = Keymap::with_overrides(&config.keys);
+        let (keymap, key_problems) = Keymap::with_overrides(&config.keys);
+        let mut warnings: Vec<String> = key_problems.iter().map(|p| p.to_string()).collect();
         warnings.extend(config.warnings.iter().map(|w| w.to_string()));
         let config_file = if read_only.is_none() {
             match ConfigFile::open(&config.path) {

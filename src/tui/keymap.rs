@@ -449,6 +449,20 @@ pub fn defaults() -> Vec<Binding> {
     ]
 }
 
+/// A `[keys]` entry that was not applied, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyProblem {
+    /// The entry's name in `[keys]` (an action name, or what was written).
+    pub entry: String,
+    pub message: String,
+}
+
+impl fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// The table in use: defaults with the user's `[keys]` applied.
 #[derive(Debug, Clone)]
 pub struct Keymap {
@@ -456,11 +470,16 @@ pub struct Keymap {
 }
 
 impl Keymap {
-    /// Apply `[keys]` (action name → keys). Returns the keymap and a warning per problem;
-    /// a bad entry is skipped, the rest still apply.
-    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> (Keymap, Vec<String>) {
-        let mut bindings = defaults();
-        let mut warnings = Vec::new();
+    /// Apply `[keys]` (action name → keys). Returns the keymap and a problem per bad entry;
+    /// a bad entry is skipped (its action keeps its default keys), the rest still apply.
+    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> (Keymap, Vec<KeyProblem>) {
+        let defaults = defaults();
+        let mut bindings = defaults.clone();
+        let mut problems = Vec::new();
+        let problem = |entry: &str, message: String| KeyProblem {
+            entry: entry.to_string(),
+            message,
+        };
         for (name, keys) in overrides {
             let matching: Vec<usize> = bindings
                 .iter()
@@ -470,24 +489,26 @@ impl Keymap {
                 .collect();
             if matching.is_empty() {
                 let mut names: Vec<&str> = bindings.iter().map(|b| b.action.name()).collect();
+                names.sort_unstable();
                 names.dedup();
-                let hint = names
-                    .iter()
-                    .copied()
-                    .max_by(|a, b| {
-                        strsim::jaro_winkler(a, name).total_cmp(&strsim::jaro_winkler(b, name))
-                    })
-                    .filter(|n| strsim::jaro_winkler(n, name) > 0.8)
+                let hint = crate::config::load::did_you_mean(name, names.iter().copied())
                     .map(|n| format!(" — did you mean `{n}`?"))
-                    .unwrap_or_default();
-                warnings.push(format!("[keys]: unknown action `{name}`{hint}"));
+                    .unwrap_or_else(|| format!(" (actions: {})", names.join(", ")));
+                problems.push(problem(
+                    name,
+                    format!("[keys]: unknown action `{name}`{hint}"),
+                ));
                 continue;
             }
             let mut chords = Vec::new();
             for key in keys {
                 match Chord::parse(key) {
+                    Ok(c) if c.code == KeyCode::Esc && name != Action::Close.name() => problems.push(problem(
+                        name,
+                        format!("[keys] {name}: Esc only closes overlays and leaves the editor; pick another key"),
+                    )),
                     Ok(c) => chords.push(c),
-                    Err(e) => warnings.push(format!("[keys] {name}: {e}")),
+                    Err(e) => problems.push(problem(name, format!("[keys] {name}: {e}"))),
                 }
             }
             if chords.is_empty() {
@@ -497,25 +518,44 @@ impl Keymap {
                 bindings[i].keys = chords.clone();
             }
         }
-        // Two actions on one key in one scope: the first in the table would win silently.
+        // Two actions on one key in one scope: the first in the table would win silently, and
+        // an action could be left with no key at all. The user's entry is refused instead: its
+        // action keeps its default keys.
         let mut seen: BTreeMap<(Scope, String), Action> = BTreeMap::new();
-        for binding in &bindings {
+        for i in 0..bindings.len() {
+            let binding = bindings[i].clone();
             for chord in &binding.keys {
                 let key = (binding.scope, format!("{chord}"));
-                if let Some(other) = seen.get(&key)
-                    && *other != binding.action
-                {
-                    warnings.push(format!(
-                        "[keys]: `{chord}` is bound to both `{}` and `{}` in {}",
-                        other.name(),
-                        binding.action.name(),
-                        binding.scope.title()
-                    ));
+                match seen.get(&key) {
+                    Some(other) if *other != binding.action => {
+                        let (refused, kept) = if overrides.contains_key(binding.action.name()) {
+                            (binding.action, *other)
+                        } else {
+                            (*other, binding.action)
+                        };
+                        problems.push(problem(
+                            refused.name(),
+                            format!(
+                                "[keys] {}: `{chord}` already means `{}` in {}; `{}` keeps its default keys",
+                                refused.name(),
+                                kept.name(),
+                                binding.scope.title(),
+                                refused.name()
+                            ),
+                        ));
+                        for (b, d) in bindings.iter_mut().zip(&defaults) {
+                            if b.action == refused {
+                                b.keys = d.keys.clone();
+                            }
+                        }
+                    }
+                    _ => {
+                        seen.insert(key, binding.action);
+                    }
                 }
-                seen.insert(key, binding.action);
             }
         }
-        (Keymap { bindings }, warnings)
+        (Keymap { bindings }, problems)
     }
 
     pub fn default_map() -> Keymap {
@@ -633,15 +673,15 @@ mod tests {
         let x = key(KeyCode::Char('x'), KeyModifiers::NONE);
         assert_eq!(map.action(Scope::Services, &x), Some(Action::Toggle));
         assert!(
-            warnings.iter().any(
-                |w| w.contains("unknown action `togle`") && w.contains("did you mean `toggle`")
-            ),
+            warnings.iter().any(|w| w.entry == "togle"
+                && w.message.contains("unknown action `togle`")
+                && w.message.contains("did you mean `toggle`")),
             "{warnings:?}"
         );
         assert!(
             warnings
                 .iter()
-                .any(|w| w.contains("Alt chords arrive split")),
+                .any(|w| w.message.contains("Alt chords arrive split")),
             "{warnings:?}"
         );
         // The bad quit override is skipped; q still quits.
@@ -650,14 +690,37 @@ mod tests {
     }
 
     #[test]
-    fn a_key_bound_twice_in_one_scope_is_reported() {
+    fn a_key_already_taken_is_refused_and_the_action_keeps_its_keys() {
         let overrides = BTreeMap::from([("run_now".to_string(), vec!["space".to_string()])]);
-        let (_, warnings) = Keymap::with_overrides(&overrides);
+        let (map, problems) = Keymap::with_overrides(&overrides);
         assert!(
-            warnings
+            problems
                 .iter()
-                .any(|w| w.contains("`Space` is bound to both")),
-            "{warnings:?}"
+                .any(|p| p.entry == "run_now"
+                    && p.message.contains("`Space` already means `toggle`")),
+            "{problems:?}"
+        );
+        let r = key(KeyCode::Char('r'), KeyModifiers::NONE);
+        assert_eq!(map.action(Scope::Services, &r), Some(Action::RunNow));
+        let space = key(KeyCode::Char(' '), KeyModifiers::NONE);
+        assert_eq!(map.action(Scope::Services, &space), Some(Action::Toggle));
+    }
+
+    #[test]
+    fn esc_cannot_be_bound_to_anything_that_is_not_close() {
+        let overrides = BTreeMap::from([("quit".to_string(), vec!["esc".to_string()])]);
+        let (map, problems) = Keymap::with_overrides(&overrides);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.entry == "quit" && p.message.contains("Esc only closes")),
+            "{problems:?}"
+        );
+        let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(
+            map.action(Scope::Services, &q),
+            Some(Action::Quit),
+            "q still quits"
         );
     }
 }
