@@ -280,7 +280,8 @@ pub struct DeliveryFilter {
     pub limit: usize,
     /// Only attempts with this result.
     pub result: Option<AttemptResult>,
-    /// Case-insensitive text matched against service, notifier, target, summary and reason.
+    /// Case-insensitive text matched against service, notifier, target, summary, the result
+    /// (`failed`, `retrying`, …), the receiver's word and the HTTP status.
     pub text: Option<String>,
     /// Only entries newer than this id (for incremental refresh).
     pub after_id: Option<i64>,
@@ -587,6 +588,22 @@ impl Store {
         row.map(|r| r.decode(&self.path)).transpose()
     }
 
+    /// Queued rows per notifier (to find rows whose notifier is gone from the config).
+    pub fn queued_by_notifier(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT notifier, COUNT(*) FROM outbox WHERE status = 'queued' GROUP BY notifier ORDER BY notifier",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// The earliest time any queued row is due, if there is one.
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let ms: Option<i64> = self
@@ -832,7 +849,8 @@ impl Store {
                  FROM deliveries
                  WHERE (?1 IS NULL OR result = ?1)
                    AND (?2 IS NULL OR service LIKE ?2 ESCAPE '\\' OR notifier LIKE ?2 ESCAPE '\\' OR target LIKE ?2 ESCAPE '\\'
-                        OR summary LIKE ?2 ESCAPE '\\' OR word LIKE ?2 ESCAPE '\\')
+                        OR summary LIKE ?2 ESCAPE '\\' OR word LIKE ?2 ESCAPE '\\' OR result LIKE ?2 ESCAPE '\\'
+                        OR CAST(status_code AS TEXT) LIKE ?2)
                    AND (?3 IS NULL OR id > ?3)
                  ORDER BY id DESC LIMIT ?4",
             )
@@ -1072,13 +1090,19 @@ fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     })
 }
 
-/// A short line saying what a message is about, for the delivery log.
+/// A short line saying what a message is about, for the delivery log (indicators defanged).
 pub fn summarize(data: &MessageData) -> String {
     match data {
         MessageData::Single { alert } => {
             let o = &alert.object;
-            let value = crate::text::truncate(&o.value, 80);
-            format!("{} {}", o.kind, value)
+            // Shown on terminals (console, `status`, `run`): an indicator is defanged there
+            // too, so no terminal makes it a live link.
+            let value = if o.kind == crate::alert::ObjectKind::Indicator {
+                crate::text::defang(&o.value).into_owned()
+            } else {
+                o.value.clone()
+            };
+            format!("{} {}", o.kind, crate::text::truncate(&value, 80))
         }
         MessageData::Digest(d) => format!(
             "digest {}/{} ({} of {} alerts)",

@@ -174,9 +174,46 @@ fn is_emoji_part(c: char) -> bool {
     is_pictographic(c) || c == '\u{FE0F}' || ('\u{1F3FB}'..='\u{1F3FF}').contains(&c)
 }
 
+/// JSON text made safe to print on a terminal without changing what it means: C1 controls,
+/// DEL, bidirectional controls, zero-width characters and line separators inside strings are
+/// written as `\uXXXX` escapes (serde already escapes C0). Used when stdout is a terminal.
+pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        matches!(c as u32,
+            0x7f..=0x9f
+            | 0x061c | 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x2069 | 0xfeff)
+    }
+    if !json.chars().any(unsafe_char) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_for_a_terminal_escapes_c1_bidi_and_zero_width_but_means_the_same() {
+        let value = "csi\u{9b}2J osc\u{9d}52 \u{202e}evil zero\u{200b}width";
+        let json = serde_json::to_string(&value).unwrap();
+        let safe = json_for_terminal(&json);
+        assert!(
+            safe.chars().all(|c| !(('\u{7f}'..='\u{9f}').contains(&c))
+                && c != '\u{202e}'
+                && c != '\u{200b}')
+        );
+        let back: String = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, value);
+    }
 
     #[test]
     fn short_text_is_not_cut() {

@@ -123,27 +123,65 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
             level: app::Level::Warn,
         });
     }
-    let (link, mut link_events) = if read_only.is_none() {
-        let (link, events) = WorkerLink::start(options.config.clone(), store.clone());
-        (Some(link), Some(events))
-    } else {
-        (None, None)
+    let can_take_over = read_only.is_some() && !options.read_only && !options.config.ui.read_only;
+    let mut ownership = Ownership {
+        lock: _lock,
+        link: None,
+        events: None,
+        can_take_over,
     };
+    if read_only.is_none() {
+        ownership.start_worker(&app);
+    }
 
     let guard = terminal::TerminalGuard::enter(mouse)?;
-    let result = event_loop(&mut app, link.as_ref(), link_events.as_mut()).await;
-    if let Some(link) = &link {
+    let result = event_loop(&mut app, &mut ownership).await;
+    if let Some(link) = &ownership.link {
         link.shutdown().await;
     }
     drop(guard);
     result
 }
 
-async fn event_loop(
-    app: &mut App,
-    link: Option<&WorkerLink>,
-    mut link_events: Option<&mut tokio::sync::mpsc::UnboundedReceiver<LinkEvent>>,
-) -> anyhow::Result<()> {
+/// The state file and the worker, as far as this console owns them.
+struct Ownership {
+    lock: Option<StateLock>,
+    link: Option<WorkerLink>,
+    events: Option<tokio::sync::mpsc::UnboundedReceiver<LinkEvent>>,
+    /// Read-only only because another process owned the state: take over when it stops.
+    can_take_over: bool,
+}
+
+impl Ownership {
+    fn start_worker(&mut self, app: &App) {
+        let (link, events) = WorkerLink::start(app.config.clone(), app.store.clone());
+        self.link = Some(link);
+        self.events = Some(events);
+    }
+
+    /// When the process that owned the state has stopped, own it: open it for writing, make
+    /// the console editable and run the worker here.
+    fn try_take_over(&mut self, app: &mut App) {
+        if !self.can_take_over || self.lock.is_some() {
+            return;
+        }
+        let path = app.config.state.resolved_path();
+        let Ok(lock) = StateLock::acquire(&path) else {
+            return;
+        };
+        match Store::open(&path) {
+            Ok(store) => {
+                self.lock = Some(lock);
+                self.can_take_over = false;
+                app.take_ownership(store);
+                self.start_worker(app);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot open the state file for writing"),
+        }
+    }
+}
+
+async fn event_loop(app: &mut App, ownership: &mut Ownership) -> anyhow::Result<()> {
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     terminal.clear()?;
     let mut input = EventStream::new();
@@ -177,11 +215,12 @@ async fn event_loop(
                 // The terminal is gone (a dropped SSH link): stop cleanly.
                 Some(Err(_)) | None => app.update(Event::Terminate),
             },
-            Some(event) = recv(&mut link_events) => on_link_event(app, event),
+            Some(event) = recv(&mut ownership.events) => on_link_event(app, event),
             _ = ticker.tick() => {
                 app.update(Event::Tick(chrono::Utc::now()));
                 if app.read_only.is_some() && last_poll.elapsed() >= app::READ_ONLY_POLL {
                     app.poll_store();
+                    ownership.try_take_over(app);
                     last_poll = Instant::now();
                 }
             }
@@ -193,7 +232,7 @@ async fn event_loop(
         // Coalesce worker events that are already waiting. Terminal input is not drained
         // here: polling crossterm's stream outside the select would leave it without a waker
         // for the next key; the frame interval below coalesces key bursts instead.
-        if let Some(rx) = link_events.as_deref_mut() {
+        if let Some(rx) = ownership.events.as_mut() {
             while let Ok(event) = rx.try_recv() {
                 on_link_event(app, event);
             }
@@ -201,19 +240,19 @@ async fn event_loop(
         for effect in app.take_effects() {
             match effect {
                 Effect::Quit => return Ok(()),
-                Effect::Worker(command) => match link {
+                Effect::Worker(command) => match &ownership.link {
                     Some(link) => link.send(command),
                     None => app.update(Event::Worker(crate::worker::WorkerEvent::Warning {
                         message: "read-only: no worker runs in this console".into(),
                     })),
                 },
                 Effect::RestartWorker => {
-                    if let Some(link) = link {
+                    if let Some(link) = &ownership.link {
                         link.restart(app.config.clone());
                     }
                 }
                 Effect::SendTest(notifier) => {
-                    if let Some(link) = link {
+                    if let Some(link) = &ownership.link {
                         link.send_test(&notifier);
                     }
                 }
@@ -223,7 +262,7 @@ async fn event_loop(
 }
 
 async fn recv(
-    rx: &mut Option<&mut tokio::sync::mpsc::UnboundedReceiver<LinkEvent>>,
+    rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<LinkEvent>>,
 ) -> Option<LinkEvent> {
     match rx {
         Some(rx) => rx.recv().await,

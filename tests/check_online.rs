@@ -91,3 +91,27 @@ async fn check_online_reaches_threatq_and_slack_and_sends_nothing() {
         "the token is never shown"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_spellings_of_one_channel_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let threatq = tq::start_sim(12).await;
+    let slack = SlackSim::start_local(SlackSimOptions::default())
+        .await
+        .unwrap();
+    let path = config(dir.path(), threatq.base_url().as_str(), &slack);
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        r##"channels = ["#tq-alerts", "general"]"##,
+        r##"channels = ["#tq-alerts", "C0TQALERT1"]"##,
+    );
+    std::fs::write(&path, text).unwrap();
+    let token = slack.token().to_string();
+    let (ok, text) = tokio::task::spawn_blocking(move || check(&path, &token))
+        .await
+        .unwrap();
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("is already a target as `#tq-alerts`"),
+        "{text}"
+    );
+}

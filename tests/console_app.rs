@@ -658,3 +658,81 @@ fn another_owner_of_the_state_file_opens_the_console_read_only_naming_it() {
         "{reason}"
     );
 }
+
+#[test]
+fn the_deliveries_filter_matches_the_result_word() {
+    use tq_alerts::store::{AttemptResult, DeliveryRecord};
+    let mut c = Console::start(120, 40);
+    for (result, target) in [
+        (AttemptResult::Delivered, "#tq-alerts"),
+        (AttemptResult::Failed, "general"),
+    ] {
+        c.app
+            .store
+            .log_delivery(&DeliveryRecord {
+                id: 0,
+                row_id: Some(1),
+                at: chrono::Utc::now(),
+                service: "watchlist".into(),
+                notifier: "soc-slack".into(),
+                target: target.into(),
+                result,
+                attempts: 1,
+                status: Some(200),
+                reason: None,
+                payload: None,
+                receipt: None,
+                latency_ms: 5,
+                summary: "indicator redcrossworld.com".into(),
+            })
+            .unwrap();
+    }
+    c.app.reload_deliveries();
+    c.keys("5/failed<enter>");
+    assert_eq!(c.app.deliveries.len(), 1);
+    assert_eq!(c.app.deliveries[0].target, "general");
+    assert!(c.screen().contains("filter “failed”"));
+}
+
+#[test]
+fn the_json_view_shows_the_channel_id_the_notifier_sends_to_once_resolved() {
+    let mut c = Console::start(120, 40);
+    c.keys("3J");
+    assert!(
+        c.pane(Pane::Preview)
+            .contains(r##""channel": "#tq-alerts""##),
+        "unresolved: the name"
+    );
+    c.app
+        .store
+        .save_slack_target(&tq_alerts::store::slack_cache::CachedSlackTarget {
+            team_id: "T0TQSIM001".into(),
+            kind: "channel".into(),
+            key: "tq-alerts".into(),
+            id: "C0TQALERT1".into(),
+            post_to: "C0TQALERT1".into(),
+            label: "#tq-alerts".into(),
+            resolved_at: chrono::Utc::now(),
+        })
+        .unwrap();
+    c.app.refresh_slack_cache();
+    c.app.refresh_preview();
+    let json = c.pane(Pane::Preview);
+    assert!(json.contains(r#""channel": "C0TQALERT1""#), "{json}");
+    assert!(json.contains(r#""unfurl_links": false"#));
+}
+
+#[test]
+fn a_pasted_escape_sequence_never_reaches_the_template() {
+    let mut c = Console::start(120, 40);
+    c.keys("<tab>e<end>");
+    c.app.update(Event::Paste(
+        "\u{1b}[31mred\u{1b}[0m\r\nnext line\u{7}".into(),
+    ));
+    let text = c.app.editor.as_ref().unwrap().text();
+    assert!(text.contains("[31mred[0m\nnext line"), "{text:?}");
+    assert!(
+        !text.chars().any(|ch| ch.is_control() && ch != '\n'),
+        "{text:?}"
+    );
+}

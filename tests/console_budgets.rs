@@ -294,3 +294,48 @@ async fn run_stops_on_sigterm_within_the_grace_of_a_call_in_flight_and_keeps_the
         (0, 0, expected)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_console_takes_over_when_the_owner_dies() {
+    let Some(t) = Tmux::available() else { return };
+    let sim = tq::start_sim(24).await;
+    let receiver = holding_receiver(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = tq::write_config(
+        dir.path(),
+        sim.base_url().as_str(),
+        &receiver.url,
+        "",
+        tq::WATCHLIST,
+    );
+    let mut owner = std::process::Command::new(BIN)
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || pid_of_owner(&dir)
+    })
+    .await
+    .unwrap();
+    assert_eq!(pid, owner.id());
+    t.start_shell(120, 40);
+    t.type_line(&format!("{BIN} --config {}", config.display()));
+    let screen = t.wait_for("the read-only console", Duration::from_secs(20), |s| {
+        s.contains("READ-ONLY")
+    });
+    assert!(screen.contains(&format!("pid {pid}")), "{screen}");
+    owner.kill().unwrap();
+    owner.wait().unwrap();
+    let screen = t.wait_for("the take-over", Duration::from_secs(15), |s| {
+        s.contains("now runs the worker")
+    });
+    assert!(!screen.contains("READ-ONLY"), "{screen}");
+    t.keys(&["1", "Space"]);
+    t.wait_for("a change to be allowed", Duration::from_secs(5), |s| {
+        s.contains("turned off — saved")
+    });
+    t.quit_and_check_prompt();
+}

@@ -177,3 +177,33 @@ fn unknown_block_types_carry_no_violation() {
     let blocks = vec![json!({"type": "rich_text", "elements": []})];
     assert!(validate(&payload(blocks)).is_empty());
 }
+
+#[test]
+fn an_unknown_block_type_and_a_non_web_button_link_are_refused() {
+    let payload = serde_json::json!({
+        "text": "fallback",
+        "blocks": [
+            { "type": "bogus" },
+            { "type": "rich_text", "elements": [] },
+            { "type": "actions", "elements": [
+                { "type": "button", "text": { "type": "plain_text", "text": "Open" }, "url": "javascript:alert(1)" },
+                { "type": "button", "text": { "type": "plain_text", "text": "Open" }, "url": "https://threatq.example.net/indicators/1/details" }
+            ] }
+        ]
+    });
+    let found: Vec<String> = tq_alerts::slack::validate::validate(&payload)
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0].contains("`bogus` is not a Block Kit block type")
+            && found[0].contains("[json-pointer:/blocks/0/type]"),
+        "{found:?}"
+    );
+    assert!(
+        found[1].contains("must be an http(s) link")
+            && found[1].contains("[json-pointer:/blocks/2/elements/0/url]"),
+        "{found:?}"
+    );
+}

@@ -82,7 +82,7 @@ async fn each_fault_names_path_and_status_keeps_the_cursor_and_loses_nothing() {
         let error = tq::service_error(&report, "watchlist")
             .unwrap_or_else(|| panic!("{fault:?}: the run should fail"));
         assert!(
-            error.contains("GET /api/indicators") && error.contains(words),
+            error.contains("GET ") && error.contains("/api/indicators") && error.contains(words),
             "{fault:?}: {error}"
         );
         assert!(!report.success());

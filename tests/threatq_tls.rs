@@ -42,7 +42,8 @@ async fn a_private_ca_needs_ca_file_or_an_explicit_insecure_switch() {
         .unwrap();
     assert!(!ok, "{stdout}");
     assert!(
-        stdout.contains("threatq: FAILED — POST /api/token: TLS error")
+        stdout.contains("threatq: FAILED — POST https://127.0.0.1:")
+            && stdout.contains("/api/token: TLS error")
             && stdout.contains("UnknownIssuer"),
         "{stdout}"
     );

@@ -420,7 +420,7 @@ pub fn formatter(
             out.push('\n');
         }
     }
-    print!("{out}");
+    print!("{}", for_stdout(&out, options.format));
     if let (Some(notifier), PreviewFormat::Json, Destination::SlackChannel(channel)) =
         (&target.notifier, options.format, &target.destination)
     {
@@ -470,7 +470,7 @@ pub fn payload(path: &Path, options: PreviewOptions) -> anyhow::Result<ExitCode>
         }
         format => draw(&payload, format, options.width),
     };
-    print!("{output}");
+    print!("{}", for_stdout(&output, options.format));
     if violations.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -555,5 +555,16 @@ fn json_kind(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+/// JSON shown on a terminal gets its invisible and control characters escaped (same JSON,
+/// nothing the terminal would obey); piped, the bytes are exactly the notifier's.
+fn for_stdout(output: &str, format: PreviewFormat) -> std::borrow::Cow<'_, str> {
+    use std::io::IsTerminal as _;
+    if format == PreviewFormat::Json && std::io::stdout().is_terminal() {
+        crate::text::json_for_terminal(output)
+    } else {
+        std::borrow::Cow::Borrowed(output)
     }
 }

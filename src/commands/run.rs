@@ -41,6 +41,7 @@ pub fn run(config: Config, once: bool) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_once(config: Config, store: Store) -> anyhow::Result<ExitCode> {
+    let config_notifiers: Vec<String> = config.notifiers.iter().map(|n| n.name.clone()).collect();
     let worker = Worker::from_config(&config, store)?;
     let printer = print_events(worker.subscribe(), Verbosity::Deliveries);
     let report = worker.run_once().await?;
@@ -52,10 +53,16 @@ async fn run_once(config: Config, store: Store) -> anyhow::Result<ExitCode> {
         report.still_queued
     );
     for (id, notifier, target, next) in &report.queued_rows {
-        println!(
-            "  row {id} to {notifier} → {target} waits until {} (stays queued)",
-            next.with_timezone(&chrono::Local).format("%H:%M:%S")
-        );
+        if config_notifiers.iter().any(|n| n == notifier) {
+            println!(
+                "  row {id} to {notifier} → {target} waits until {} (stays queued)",
+                next.with_timezone(&chrono::Local).format("%H:%M:%S")
+            );
+        } else {
+            println!(
+                "  row {id} to {notifier} → {target} stays queued: notifier '{notifier}' is not in the config"
+            );
+        }
     }
     let _ = std::io::stdout().flush();
     Ok(if report.success() {
@@ -136,13 +143,24 @@ pub fn status(config: Config, json: bool, retry: Option<&str>) -> anyhow::Result
                 anyhow::bail!("row {id} is not a failed row");
             }
         };
-        println!("{n} row(s) queued again; the running worker sends them within 30 s");
+        match crate::commands::status::owner(&path) {
+            Some(pid) => println!(
+                "{n} row(s) queued again; the running worker (pid {pid}) sends them within 30 s"
+            ),
+            None => println!(
+                "{n} row(s) queued again; no worker is running: `tq-alerts-tui run` (or the console) sends them"
+            ),
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let store = Store::open_read_only(&path)?;
     let status = crate::commands::status::gather(&config, &store, chrono::Utc::now())?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        // Same JSON, with nothing in it a terminal would obey.
+        println!(
+            "{}",
+            crate::text::json_for_terminal(&serde_json::to_string_pretty(&status)?)
+        );
     } else {
         print!("{}", crate::commands::status::render(&status));
     }

@@ -107,7 +107,10 @@ pub fn gather(config: &Config, store: &Store, now: DateTime<Utc>) -> Result<Stat
                 Some(at) if now - at > overdue => problems.push(format!(
                     "service '{}' has not completed a run for {} (3 intervals of {})",
                     s.name,
-                    format_duration((now - at).to_std().unwrap_or_default()),
+                    // Whole seconds: `5m13s`, not `5m13s346ms`.
+                    format_duration(std::time::Duration::from_secs(
+                        (now - at).num_seconds().max(0) as u64
+                    )),
                     format_duration(s.interval)
                 )),
                 Some(_) => {}
@@ -121,6 +124,13 @@ pub fn gather(config: &Config, store: &Store, now: DateTime<Utc>) -> Result<Stat
             last_run,
             last_good_run_at,
         });
+    }
+    for (notifier, rows) in store.queued_by_notifier()? {
+        if config.notifier(&notifier).is_none() {
+            problems.push(format!(
+                "{rows} row(s) are queued for notifier '{notifier}', which is not in the config; they are sent once it is back"
+            ));
+        }
     }
     let outbox = store.outbox_counts()?;
     let failed_rows: Vec<FailedRow> = store

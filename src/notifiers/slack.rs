@@ -384,10 +384,24 @@ pub async fn check_online(config: &NotifierConfig, client: &ClientOptions) -> Ve
         .iter()
         .map(|c| TargetName::channel(c.as_str()))
         .chain(users.iter().map(|u| TargetName::user(u.as_str())));
+    // Two spellings of one channel or user would get every message twice.
+    let mut seen: Vec<(String, String)> = Vec::new();
     for name in names {
         let shown = subject(&name.written);
         match resolver.resolve(&name, Mode::Check).await {
             Ok(resolved) => {
+                if let Some((_, first)) = seen.iter().find(|(id, _)| *id == resolved.id) {
+                    out.push(line(
+                        CheckLevel::Error,
+                        shown,
+                        format!(
+                            "{} ({}) is already a target as `{first}`: it would get every message twice; keep one",
+                            resolved.label, resolved.id
+                        ),
+                    ));
+                    continue;
+                }
+                seen.push((resolved.id.clone(), name.written.clone()));
                 let what = format!("{} ({})", resolved.label, resolved.id);
                 match resolved.note {
                     Some(note) => {

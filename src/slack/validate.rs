@@ -143,8 +143,14 @@ impl Validator {
                 }
                 None => self.push(&format!("{at}/elements"), "must be an array"),
             },
-            // Other block types carry no limit of §6.4; Slack checks them itself.
-            _ => {}
+            // Block types Slack has that carry no limit of §6.4; Slack checks them itself.
+            "divider" | "image" | "rich_text" | "input" | "file" | "video" | "markdown" => {}
+            other => self.push(
+                &format!("{at}/type"),
+                format!(
+                    "`{other}` is not a Block Kit block type (header, section, context, actions, divider, image, rich_text, …)"
+                ),
+            ),
         }
     }
 
@@ -215,6 +221,13 @@ impl Validator {
                     Some(s) => self.max_chars(&at, s, max),
                     None => self.push(&at, "must be a string"),
                 }
+            }
+        }
+        // Slack opens a button's url in the reader's browser: only web links.
+        if let Some(url) = element.get("url").and_then(Value::as_str) {
+            let lower = url.trim_start().to_ascii_lowercase();
+            if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+                self.push(&format!("{at}/url"), "must be an http(s) link");
             }
         }
     }

@@ -96,6 +96,21 @@ impl Store {
 }
 
 impl Store {
+    /// Where each cached name posts (`(kind, key)` → `C…` or `D…`), so a preview can show
+    /// the exact body the notifier sends.
+    pub fn slack_destinations(
+        &self,
+    ) -> Result<std::collections::HashMap<(String, String), String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT kind, key, post_to FROM slack_targets")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// Every cached channel and user id with its name (no `#` or `@`), for drawing mentions
     /// as names. One map serves both: Slack ids carry their kind in their first letter.
     pub fn slack_names(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {

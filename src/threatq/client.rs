@@ -61,9 +61,11 @@ pub enum ThreatQError {
         status: u16,
         message: String,
     },
-    #[error("{method} {path}: {message}")]
+    #[error("{method} {origin}{path}: {message}")]
     Transport {
         method: &'static str,
+        /// `https://threatq.example.net`: where the call went (never a secret).
+        origin: String,
         path: String,
         message: String,
     },
@@ -211,6 +213,7 @@ impl ThreatQClient {
             .send()
             .await
             .map_err(|e| ThreatQError::Transport {
+                origin: self.origin(),
                 method: "POST",
                 path: path.clone(),
                 message: http::describe_error(&e),
@@ -227,6 +230,7 @@ impl ThreatQClient {
             .bytes()
             .await
             .map_err(|e| ThreatQError::Transport {
+                origin: self.origin(),
                 method: "POST",
                 path: path.clone(),
                 message: http::describe_error(&e),
@@ -304,6 +308,7 @@ impl ThreatQClient {
                 .send()
                 .await;
             let response = sent.map_err(|e| ThreatQError::Transport {
+                origin: self.origin(),
                 method: "GET",
                 path: shown.clone(),
                 message: http::describe_error(&e),
@@ -326,6 +331,7 @@ impl ThreatQClient {
                 .bytes()
                 .await
                 .map_err(|e| ThreatQError::Transport {
+                    origin: self.origin(),
                     method: "GET",
                     path: shown.clone(),
                     message: http::describe_error(&e),

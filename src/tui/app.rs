@@ -200,6 +200,8 @@ pub struct App {
     pub warnings: Vec<String>,
     /// Slack ids → names from the resolution cache, so mentions draw as `@name`.
     pub slack_names: std::collections::HashMap<String, String>,
+    /// Slack names → where they post, so the JSON view shows the id the notifier sends to.
+    pub slack_destinations: std::collections::HashMap<(String, String), String>,
     effects: Vec<Effect>,
     pub dirty: bool,
 }
@@ -257,11 +259,12 @@ impl App {
             notice: None,
             warnings,
             slack_names: Default::default(),
+            slack_destinations: Default::default(),
             effects: Vec::new(),
             dirty: true,
         };
         app.load_runs();
-        app.slack_names = app.store.slack_names().unwrap_or_default();
+        app.refresh_slack_cache();
         app.reload_deliveries();
         app.refresh_preview();
         if let Some(first) = app.warnings.first().cloned() {
@@ -374,6 +377,12 @@ impl App {
             match self.keymap.action(Scope::Editor, &key) {
                 Some(Action::Save) => self.save_template(),
                 Some(Action::Close) => self.leave_editor(),
+                Some(Action::Newline) => {
+                    if let Some(editor) = &mut self.editor {
+                        editor.textarea.insert_newline();
+                    }
+                    self.after_edit();
+                }
                 _ => {
                     let changed = self.editor.as_mut().is_some_and(|e| e.input(key));
                     if changed {
@@ -464,7 +473,7 @@ impl App {
                 }
             }
             Action::ReloadConfig => self.reload_config(),
-            Action::Save => {}
+            Action::Save | Action::Newline => {}
         }
     }
 
@@ -1153,6 +1162,34 @@ impl App {
                 .delivery_index
                 .min(self.deliveries.len().saturating_sub(1));
             self.dirty = true;
+        }
+    }
+
+    /// The process that owned the state file stopped and this console took it over: changes
+    /// are allowed again and the worker runs here.
+    pub fn take_ownership(&mut self, store: Store) {
+        self.read_only = None;
+        self.store = store;
+        match ConfigFile::open(&self.config.path) {
+            Ok(f) => self.config_file = Some(f),
+            Err(e) => self
+                .warnings
+                .push(format!("the config cannot be edited: {e}")),
+        }
+        self.notify(
+            Level::Ok,
+            "no longer read-only: the process that owned the state file stopped; this console now runs the worker",
+        );
+        self.dirty = true;
+    }
+
+    /// Read the Slack resolution cache again (names for mentions, ids for the JSON view).
+    pub fn refresh_slack_cache(&mut self) {
+        if let Ok(names) = self.store.slack_names() {
+            self.slack_names = names;
+        }
+        if let Ok(destinations) = self.store.slack_destinations() {
+            self.slack_destinations = destinations;
         }
     }
 

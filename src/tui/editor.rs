@@ -2,7 +2,7 @@
 //! needs to re-render on every keystroke (the text, whether it differs from the saved one, the
 //! current error with its line and column).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui::style::Modifier;
 use ratatui_textarea::TextArea;
 
@@ -56,24 +56,24 @@ impl Editor {
         self.saved = self.text();
     }
 
-    /// A key typed in the editor. `Ctrl-J` and `Alt-Enter` insert a line break too (where a
-    /// terminal takes `Enter`); nothing needs Shift-Enter. Returns whether the text changed.
+    /// A key typed in the editor (the key table's `newline` is handled before this). Returns
+    /// whether the text changed.
     pub fn input(&mut self, key: KeyEvent) -> bool {
-        let newline = (key.code == KeyCode::Char('j')
-            && key.modifiers.contains(KeyModifiers::CONTROL))
-            || (key.code == KeyCode::Enter && key.modifiers.contains(KeyModifiers::ALT));
         let before = self.text();
-        if newline {
-            self.textarea.insert_newline();
-        } else {
-            self.textarea.input(key);
-        }
+        self.textarea.input(key);
         self.text() != before
     }
 
-    /// Bracketed paste: inserted as typed text, line breaks included.
+    /// Bracketed paste: inserted as typed text, line breaks and tabs included; other control
+    /// characters (a pasted escape sequence) are dropped, so they never reach the config or a
+    /// Slack message.
     pub fn paste(&mut self, text: &str) {
-        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let text: String = text
+            .replace("\r\n", "\n")
+            .replace('\r', "\n")
+            .chars()
+            .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+            .collect();
         self.textarea.insert_str(text);
     }
 }

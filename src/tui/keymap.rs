@@ -38,6 +38,8 @@ pub enum Action {
     Filter,
     ReloadConfig,
     Save,
+    /// A line break in the editor, where a terminal takes Enter.
+    Newline,
 }
 
 impl Action {
@@ -75,6 +77,7 @@ impl Action {
             Action::Filter => "filter",
             Action::ReloadConfig => "reload",
             Action::Save => "save",
+            Action::Newline => "newline",
         }
     }
 
@@ -391,6 +394,20 @@ pub fn defaults() -> Vec<Binding> {
             &[Chord::ctrl('s')],
             "save the template to the config",
             Some("save"),
+        ),
+        b(
+            Newline,
+            Editor,
+            &[
+                Chord::ctrl('j'),
+                Chord {
+                    code: KeyCode::Enter,
+                    ctrl: false,
+                    alt: true,
+                },
+            ],
+            "a line break (Enter works too where the terminal passes it)",
+            None,
         ),
         b(
             Close,

@@ -2,6 +2,7 @@
 //! alert, formatted by the real formatter (or the template being edited) and drawn by the Slack
 //! renderer — computed in the update step, so drawing only copies it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use ratatui::style::Style;
@@ -11,6 +12,7 @@ use crate::alert::{Alert, MessageData, NotificationType};
 use crate::config::{FormatterConfig, FormatterKind, NotifierConfig, NotifierKind};
 use crate::formatter::{FormatError, Formatter, Message};
 use crate::slack::render::{RenderContext, render_payload};
+use crate::slack::resolve::TargetName;
 use crate::text::sanitize_for_terminal;
 use crate::worker::from_config;
 
@@ -84,23 +86,32 @@ fn formatter_for(app: &App, notifier: &NotifierConfig) -> Result<Arc<dyn Formatt
     })
 }
 
-/// The exact request body the notifier sends for this message (channel names stand in for the
-/// ids resolved at send time).
+/// The exact request body the notifier sends for this message to its first target: the
+/// conversation id from the resolution cache when the name was resolved before, else the name
+/// as written (resolved at the first send).
 pub fn payload_for(
     notifier: &NotifierConfig,
     data: &MessageData,
     message: &Message,
+    destinations: &HashMap<(String, String), String>,
 ) -> serde_json::Value {
     match &notifier.kind {
         NotifierKind::Slack {
             channels, users, ..
         } => {
-            let target = channels
+            let name = channels
                 .first()
-                .or(users.first())
-                .cloned()
+                .map(|c| TargetName::channel(c.as_str()))
+                .or_else(|| users.first().map(|u| TargetName::user(u.as_str())));
+            let channel = name
+                .map(|n| {
+                    destinations
+                        .get(&(n.kind.as_str().to_string(), n.key()))
+                        .cloned()
+                        .unwrap_or(n.written)
+                })
                 .unwrap_or_default();
-            crate::slack::payload::chat_post_message(&target, message)
+            crate::slack::payload::chat_post_message(&channel, message)
         }
         NotifierKind::SlackWebhook { .. } => crate::slack::payload::incoming_webhook(message),
         NotifierKind::Webhook { .. } => crate::notifiers::webhook::payload(data, message),
@@ -154,7 +165,7 @@ pub fn refresh(app: &mut App, notifier: Option<&NotifierConfig>, width: u16) {
         editor.error = None;
         editor.error_at = None;
     }
-    let payload = payload_for(notifier, &data, &message);
+    let payload = payload_for(notifier, &data, &message, &app.slack_destinations);
     let json = serde_json::to_string_pretty(&payload).unwrap_or_default();
     let text = match &notifier.kind {
         NotifierKind::Webhook { .. } => plain_lines(&message.text, Style::default()),

@@ -15,7 +15,7 @@ impl Widget for &App {
         panes::fill(buf, area, self.theme.style(Role::Text));
         let areas = layout::compute(area, self.focus, self.editor.is_some());
         if areas.too_small {
-            Line::styled(
+            ratatui::widgets::Paragraph::new(Line::styled(
                 format!(
                     "terminal too small ({}×{}); need {}×{}",
                     area.width,
@@ -24,7 +24,8 @@ impl Widget for &App {
                     layout::MIN_HEIGHT
                 ),
                 self.theme.style(Role::Warn),
-            )
+            ))
+            .wrap(ratatui::widgets::Wrap { trim: true })
             .render(area, buf);
             return;
         }

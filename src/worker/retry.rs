@@ -79,7 +79,7 @@ pub fn decide(
                 attempt.reason = Some(if out_of_attempts && !expired {
                     let mut r = reason.clone();
                     r.hint = Some(format!(
-                        "gave up after {attempts} attempts (max_attempts); press R to retry once fixed"
+                        "gave up after {attempts} attempts (max_attempts); retry once fixed (R in the console, or `status --retry`)"
                     ));
                     r
                 } else {
@@ -98,7 +98,7 @@ pub fn decide(
 
 fn expire(mut reason: Reason, settings: &DeliverySettings, attempts: u32) -> Reason {
     reason.hint = Some(format!(
-        "gave up after {attempts} attempts: older than max_age ({}); press R to retry once fixed",
+        "gave up after {attempts} attempts: older than max_age ({}); retry once fixed (R in the console, or `status --retry`)",
         crate::config::format_duration(settings.max_age)
     ));
     reason

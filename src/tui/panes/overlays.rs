@@ -254,7 +254,7 @@ fn help(app: &App, area: Rect, buf: &mut Buffer, scroll: u16) {
             let keys: Vec<String> = b.keys.iter().map(|k| k.to_string()).collect();
             lines.push(Line::from(vec![
                 Span::styled(
-                    format!("  {:<14}", keys.join(" ")),
+                    format!("  {:<17} ", keys.join(" ")),
                     app.theme.style(Role::Key),
                 ),
                 Span::styled(b.description, app.theme.style(Role::Text)),
