@@ -349,3 +349,21 @@ fn half_typed_templates_compile_to_errors_with_a_place_never_a_panic() {
     assert!(errors > 100, "only {errors} prefixes failed to compile");
     assert!(TemplateFormatter::compile("editing", TemplateOutput::Mrkdwn, text).is_ok());
 }
+
+#[test]
+fn a_runaway_template_fails_its_message_instead_of_stalling_the_sender() {
+    use tq_alerts::config::TemplateOutput;
+    use tq_alerts::formatter::Formatter;
+    use tq_alerts::formatters::template::TemplateFormatter;
+    let formatter = TemplateFormatter::compile(
+        "runaway",
+        TemplateOutput::Mrkdwn,
+        "{% for i in range(100000) %}{% for j in range(100000) %}.{% endfor %}{% endfor %}",
+    )
+    .unwrap();
+    let alert = tq_alerts::formatters::samples::indicator_alerts(None, 1).remove(0);
+    let started = std::time::Instant::now();
+    let err = formatter.format_data(&tq_alerts::alert::MessageData::single(alert)).unwrap_err();
+    assert!(err.to_string().contains("fuel"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}

@@ -63,6 +63,10 @@ use super::plain::PlainFormatter;
 use super::slack_blocks::{mrkdwn_text, notification_text};
 use super::untrusted::prose_line;
 
+/// Instructions one render may run (minijinja's fuel): far above what a digest of 200 alerts
+/// through a Block Kit template uses, far below a stalled sender.
+const TEMPLATE_FUEL: u64 = 5_000_000;
+
 /// A compiled template formatter. Compiling checks syntax and every name the template reads;
 /// the console's editor compiles each keystroke's text with [`TemplateFormatter::compile`].
 #[derive(Debug)]
@@ -451,6 +455,9 @@ impl Formatter for TemplateFormatter {
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // A template is code the sender runs for every message: a runaway loop must fail its row
+    // (out of fuel), not stall the sender. Real templates, digests included, use a fraction.
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_auto_escape_callback(|_| AutoEscape::Custom("tq-alerts".into()));
     env.set_formatter(output::mark_value);
     if let Ok(syntax) = SyntaxConfig::builder()
