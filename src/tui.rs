@@ -292,6 +292,7 @@ fn on_link_event(app: &mut App, event: LinkEvent) {
 }
 
 fn draw(terminal: &mut Terminal<CrosstermBackend<io::Stdout>>, app: &mut App) -> io::Result<()> {
+    app.before_draw();
     let mut out = io::stdout();
     execute!(out, BeginSynchronizedUpdate)?;
     let drawn = terminal.draw(|frame| frame.render_widget(&*app, frame.area()));

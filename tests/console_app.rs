@@ -106,6 +106,7 @@ impl Console {
     }
 
     fn draw(&mut self) -> &Buffer {
+        self.app.before_draw();
         self.terminal
             .draw(|f| f.render_widget(&self.app, f.area()))
             .unwrap();

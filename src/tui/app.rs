@@ -200,6 +200,8 @@ pub struct App {
     pub warnings: Vec<String>,
     /// Slack ids → names from the resolution cache, so mentions draw as `@name`.
     pub slack_names: std::collections::HashMap<String, String>,
+    /// New deliveries were reported; the list is read again before the next frame.
+    deliveries_stale: bool,
     /// Slack names → where they post, so the JSON view shows the id the notifier sends to.
     pub slack_destinations: std::collections::HashMap<(String, String), String>,
     effects: Vec<Effect>,
@@ -259,6 +261,7 @@ impl App {
             notice: None,
             warnings,
             slack_names: Default::default(),
+            deliveries_stale: false,
             slack_destinations: Default::default(),
             effects: Vec::new(),
             dirty: true,
@@ -1057,9 +1060,11 @@ impl App {
                     AttemptResult::Failed => r.failed += 1,
                     _ => {}
                 }
-                self.load_new_deliveries();
+                // Read once per frame, not once per event: a burst of thousands of deliveries
+                // costs one query.
+                self.deliveries_stale = true;
             }
-            WorkerEvent::RowRequeued { .. } => self.load_new_deliveries(),
+            WorkerEvent::RowRequeued { .. } => self.deliveries_stale = true,
             WorkerEvent::Warning { message } => self.notify(Level::Warn, message),
             WorkerEvent::Stopped => {}
         }
@@ -1190,6 +1195,14 @@ impl App {
         }
         if let Ok(destinations) = self.store.slack_destinations() {
             self.slack_destinations = destinations;
+        }
+    }
+
+    /// Bring what the worker reported since the last frame in from the state file. The event
+    /// loop calls this once before each frame (drawing itself never reads the store).
+    pub fn before_draw(&mut self) {
+        if std::mem::take(&mut self.deliveries_stale) {
+            self.load_new_deliveries();
         }
     }
 
