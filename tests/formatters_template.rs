@@ -363,7 +363,9 @@ fn a_runaway_template_fails_its_message_instead_of_stalling_the_sender() {
     .unwrap();
     let alert = tq_alerts::formatters::samples::indicator_alerts(None, 1).remove(0);
     let started = std::time::Instant::now();
-    let err = formatter.format_data(&tq_alerts::alert::MessageData::single(alert)).unwrap_err();
+    let err = formatter
+        .format_data(&tq_alerts::alert::MessageData::single(alert))
+        .unwrap_err();
     assert!(err.to_string().contains("fuel"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
