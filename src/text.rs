@@ -176,7 +176,7 @@ fn is_emoji_part(c: char) -> bool {
 
 /// JSON text made safe to print on a terminal without changing what it means: C1 controls,
 /// DEL, bidirectional controls, zero-width characters and line separators inside strings are
-/// written as `\uXXXX` escapes (serde already escapes C0). Used when stdout is a terminal.
+/// written as `\u` escapes such as `\u202e` (serde already escapes C0). Used when stdout is a terminal.
 pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
     fn unsafe_char(c: char) -> bool {
         matches!(c as u32,

@@ -50,6 +50,45 @@ async fn holding_receiver(hold: bool) -> HoldingReceiver {
     }
 }
 
+/// The simulator, a receiver (holding its answers or not), a config pointing at both, and how
+/// many alerts the first poll finds.
+struct Scene {
+    sim: tq_alerts::sim::threatq::SimThreatQ,
+    receiver: HoldingReceiver,
+    dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    expected: usize,
+}
+
+async fn scene(seed: u64, hold: bool) -> Scene {
+    let sim = tq::start_sim(seed).await;
+    let receiver = holding_receiver(hold).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = tq::write_config(
+        dir.path(),
+        sim.base_url().as_str(),
+        &receiver.url,
+        "",
+        tq::WATCHLIST,
+    );
+    let expected = tq::first_poll_alerts(&sim);
+    Scene {
+        sim,
+        receiver,
+        dir,
+        config,
+        expected,
+    }
+}
+
+/// The pid in the state file's lock, once a live process holds it.
+async fn owner_pid(dir: &Path) -> u32 {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || pid_of_owner(&dir))
+        .await
+        .unwrap()
+}
+
 fn pid_of_owner(dir: &Path) -> u32 {
     let lock = dir.join("state.db.lock");
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -90,26 +129,17 @@ fn cpu_seconds(pid: u32) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_with_deliveries_in_flight_stops_promptly_and_keeps_every_undelivered_row() {
     let Some(t) = Tmux::available() else { return };
-    let sim = tq::start_sim(21).await;
-    let receiver = holding_receiver(true).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = tq::write_config(
-        dir.path(),
-        sim.base_url().as_str(),
-        &receiver.url,
-        "",
-        tq::WATCHLIST,
-    );
-    let expected = tq::first_poll_alerts(&sim);
+    let Scene {
+        sim: _sim,
+        receiver,
+        dir,
+        config,
+        expected,
+    } = scene(21, true).await;
 
     t.start_shell(120, 40);
     t.type_line(&format!("{BIN} --config {}", config.display()));
-    let pid = tokio::task::spawn_blocking({
-        let dir = dir.path().to_path_buf();
-        move || pid_of_owner(&dir)
-    })
-    .await
-    .unwrap();
+    let pid = owner_pid(dir.path()).await;
     // Wait until a delivery is in flight: the receiver holds its request.
     let deadline = Instant::now() + Duration::from_secs(20);
     while receiver.arrived.lock().unwrap().is_empty() {
@@ -172,27 +202,18 @@ async fn sighup_with_deliveries_in_flight_stops_promptly_and_keeps_every_undeliv
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_console_writes_almost_nothing_and_uses_almost_no_cpu() {
     let Some(t) = Tmux::available() else { return };
-    let sim = tq::start_sim(22).await;
-    let receiver = holding_receiver(false).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = tq::write_config(
-        dir.path(),
-        sim.base_url().as_str(),
-        &receiver.url,
-        "",
-        tq::WATCHLIST,
-    );
-    let expected = tq::first_poll_alerts(&sim);
+    let Scene {
+        sim: _sim,
+        receiver,
+        dir,
+        config,
+        expected,
+    } = scene(22, false).await;
 
     t.start_shell(120, 40);
     let started = Instant::now();
     t.type_line(&format!("{BIN} --config {}", config.display()));
-    let pid = tokio::task::spawn_blocking({
-        let dir = dir.path().to_path_buf();
-        move || pid_of_owner(&dir)
-    })
-    .await
-    .unwrap();
+    let pid = owner_pid(dir.path()).await;
     // Wait for the first poll's deliveries to finish: then nothing is due for an hour.
     let deadline = Instant::now() + Duration::from_secs(30);
     while receiver.arrived.lock().unwrap().len() < expected {
@@ -248,17 +269,13 @@ async fn an_idle_console_writes_almost_nothing_and_uses_almost_no_cpu() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_stops_on_sigterm_within_the_grace_of_a_call_in_flight_and_keeps_the_rows() {
-    let sim = tq::start_sim(23).await;
-    let receiver = holding_receiver(true).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = tq::write_config(
-        dir.path(),
-        sim.base_url().as_str(),
-        &receiver.url,
-        "",
-        tq::WATCHLIST,
-    );
-    let expected = tq::first_poll_alerts(&sim);
+    let Scene {
+        sim: _sim,
+        receiver,
+        dir,
+        config,
+        expected,
+    } = scene(23, true).await;
     let mut child = std::process::Command::new(BIN)
         .args(["run", "--config"])
         .arg(&config)
@@ -298,28 +315,20 @@ async fn run_stops_on_sigterm_within_the_grace_of_a_call_in_flight_and_keeps_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_console_takes_over_when_the_owner_dies() {
     let Some(t) = Tmux::available() else { return };
-    let sim = tq::start_sim(24).await;
-    let receiver = holding_receiver(false).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = tq::write_config(
-        dir.path(),
-        sim.base_url().as_str(),
-        &receiver.url,
-        "",
-        tq::WATCHLIST,
-    );
+    let Scene {
+        sim: _sim,
+        receiver: _receiver,
+        dir,
+        config,
+        ..
+    } = scene(24, false).await;
     let mut owner = std::process::Command::new(BIN)
         .args(["run", "--config"])
         .arg(&config)
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let pid = tokio::task::spawn_blocking({
-        let dir = dir.path().to_path_buf();
-        move || pid_of_owner(&dir)
-    })
-    .await
-    .unwrap();
+    let pid = owner_pid(dir.path()).await;
     assert_eq!(pid, owner.id());
     t.start_shell(120, 40);
     t.type_line(&format!("{BIN} --config {}", config.display()));
