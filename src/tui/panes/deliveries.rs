@@ -80,16 +80,31 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     });
     let table = Table::new(
         rows,
-        [
-            Constraint::Length(8),
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-            Constraint::Length(14),
-            Constraint::Fill(5),
-            Constraint::Length(3),
-            Constraint::Length(8),
-        ],
+        // Narrow terminals keep what matters: when, where to, how it went, why; the service,
+        // attempts and latency are in the details (Enter).
+        if area.width < 100 {
+            [
+                Constraint::Length(8),
+                Constraint::Length(0),
+                Constraint::Fill(2),
+                Constraint::Fill(2),
+                Constraint::Length(14),
+                Constraint::Fill(4),
+                Constraint::Length(0),
+                Constraint::Length(0),
+            ]
+        } else {
+            [
+                Constraint::Length(8),
+                Constraint::Fill(2),
+                Constraint::Fill(2),
+                Constraint::Fill(2),
+                Constraint::Length(14),
+                Constraint::Fill(5),
+                Constraint::Length(3),
+                Constraint::Length(8),
+            ]
+        },
     )
     .header(
         Row::new([
